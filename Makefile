@@ -1,0 +1,33 @@
+# The platform's commands. `make run` serves everything locally; `make test` runs the whole suite.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAGE ?= dev
+
+.PHONY: run test lint services bench deploy clean
+
+$(VENV)/.installed: requirements.txt requirements-dev.txt
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements.txt -r requirements-dev.txt
+	@touch $@
+
+venv: $(VENV)/.installed
+
+services:
+	@bash devtools/ensure_services.sh
+
+run: venv services
+	$(PY) -m devtools.run
+
+test: venv services
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/pytest
+
+lint: venv
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache

@@ -1,0 +1,1 @@
+"""The platform's capabilities; ``app.py`` only wires Chalice handlers to these modules."""

@@ -1,0 +1,28 @@
+"""Lazily created, reused boto3 clients.
+
+boto3 is imported on first use so that handlers which never call AWS do not pay for it at cold start. The
+endpoint comes from the standard ``AWS_ENDPOINT_URL`` variable that boto3 reads itself: the code is the same
+against AWS and against the local emulator.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import Any
+
+
+@cache
+def client(service: str) -> Any:
+    """A shared boto3 client for ``service`` with timeouts shorter than a Lambda's and standard retries."""
+    import boto3
+    from botocore.config import Config
+
+    return boto3.client(
+        service,
+        config=Config(connect_timeout=3, read_timeout=20, retries={"max_attempts": 3, "mode": "standard"}),
+    )
+
+
+def reset_clients() -> None:
+    """Forget every client (tests point the process at a new endpoint)."""
+    client.cache_clear()

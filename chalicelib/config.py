@@ -1,0 +1,159 @@
+"""Typed settings, parsed once from the environment.
+
+Chalice copies a stage's ``environment_variables`` into the Lambda environment (and into ``os.environ`` under
+``chalice local``), so every setting is an environment variable. A missing or malformed setting raises
+:class:`ConfigError` naming it at first use, not at import: ``chalice deploy`` imports ``app.py`` without the
+stage's environment.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+
+class ConfigError(RuntimeError):
+    """A setting is missing or malformed; the message names it."""
+
+
+@dataclass(frozen=True)
+class DbSettings:
+    """How to reach one MySQL database: direct ``DB_*`` values, or an SSM prefix holding them."""
+
+    host: str = "127.0.0.1"
+    port: int = 3306
+    user: str = "root"
+    password: str = field(default="", repr=False)
+    name: str = "platform"
+    parameter_prefix: str | None = None
+
+
+@dataclass(frozen=True)
+class Settings:
+    db: DbSettings
+    redis_url: str
+    cache_ttl_seconds: int
+    data_bucket: str
+    archive_bucket: str
+    report_topic_arn: str
+    events_topic_arn: str
+    report_timezone: str
+    analysis_sources: Mapping[str, DbSettings]
+    insights_model_id: str | None
+    ses_sender: str | None
+    ses_recipients: tuple[str, ...]
+
+    def require(self, name: str) -> str:
+        """Return a string setting by its environment name, failing loudly when it is empty."""
+        value = getattr(self, name.lower())
+        if not value:
+            raise ConfigError(f"setting {name} is required for this operation but is not set")
+        return value
+
+
+def _int(env: Mapping[str, str], name: str, default: int, minimum: int = 0, maximum: int = 2**31) -> int:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ConfigError(f"setting {name} must be an integer, got {raw!r}") from None
+    if not minimum <= value <= maximum:
+        raise ConfigError(f"setting {name} must be between {minimum} and {maximum}, got {value}")
+    return value
+
+
+def _db_settings(env: Mapping[str, str], base: DbSettings | None = None) -> DbSettings:
+    base = base or DbSettings()
+    return DbSettings(
+        host=env.get("DB_HOST") or base.host,
+        port=_int(env, "DB_PORT", base.port, 1, 65535),
+        user=env.get("DB_USER") or base.user,
+        password=env.get("DB_PASSWORD", base.password),
+        name=env.get("DB_NAME") or base.name,
+        parameter_prefix=env.get("DB_PARAMETER_PREFIX") or base.parameter_prefix,
+    )
+
+
+def _analysis_sources(raw: str, default: DbSettings) -> dict[str, DbSettings]:
+    """Parse ``ANALYSIS_SOURCES``: a JSON object naming each source and the ``DB_*`` keys that differ
+    from the default connection, e.g. ``{"public": {}, "private": {"DB_NAME": "platform_private"}}`` or
+    ``{"private": {"DB_PARAMETER_PREFIX": "/platform/prod/private/"}}``."""
+    if not raw.strip():
+        return {"default": default}
+    try:
+        declared = json.loads(raw)
+    except json.JSONDecodeError as exc:
+        raise ConfigError(f"setting ANALYSIS_SOURCES is not valid JSON: {exc}") from None
+    if not isinstance(declared, dict) or not declared:
+        raise ConfigError("setting ANALYSIS_SOURCES must be a non-empty JSON object of source name -> settings")
+    sources = {}
+    for name, overrides in declared.items():
+        if not isinstance(overrides, dict) or not all(isinstance(v, str) for v in overrides.values()):
+            raise ConfigError(f"setting ANALYSIS_SOURCES[{name!r}] must be an object of string DB_* settings")
+        unknown = set(overrides) - {"DB_HOST", "DB_PORT", "DB_USER", "DB_PASSWORD", "DB_NAME", "DB_PARAMETER_PREFIX"}
+        if unknown:
+            raise ConfigError(f"setting ANALYSIS_SOURCES[{name!r}] has unknown keys: {sorted(unknown)}")
+        sources[name] = _db_settings(overrides, default)
+    return sources
+
+
+def _timezone(env: Mapping[str, str]) -> str:
+    zone = env.get("REPORT_TIMEZONE") or "UTC"
+    try:
+        ZoneInfo(zone)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ConfigError(f"setting REPORT_TIMEZONE is not an IANA time zone: {zone!r}") from None
+    return zone
+
+
+def parse_settings(env: Mapping[str, str]) -> Settings:
+    """Build :class:`Settings` from a mapping of environment variables."""
+    db = _db_settings(env)
+    return Settings(
+        db=db,
+        redis_url=env.get("REDIS_URL") or "redis://127.0.0.1:6379/0",
+        cache_ttl_seconds=_int(env, "CACHE_TTL_SECONDS", 300, 1, 7 * 24 * 3600),
+        data_bucket=env.get("DATA_BUCKET", ""),
+        archive_bucket=env.get("ARCHIVE_BUCKET", ""),
+        report_topic_arn=env.get("REPORT_TOPIC_ARN", ""),
+        events_topic_arn=env.get("EVENTS_TOPIC_ARN", ""),
+        report_timezone=_timezone(env),
+        analysis_sources=_analysis_sources(env.get("ANALYSIS_SOURCES", ""), db),
+        insights_model_id=env.get("INSIGHTS_MODEL_ID") or None,
+        ses_sender=env.get("SES_SENDER") or None,
+        ses_recipients=tuple(r.strip() for r in env.get("SES_RECIPIENTS", "").split(",") if r.strip()),
+    )
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process's settings, parsed on first use. Tests call ``get_settings.cache_clear()``."""
+    return parse_settings(os.environ)
+
+
+_PROJECT_DIR = Path(__file__).resolve().parent.parent
+
+
+def deploy_setting(name: str, default: str) -> str:
+    """A setting needed when ``app.py`` is imported, i.e. for decorator arguments such as a bucket name.
+
+    In Lambda the stage's environment is present. When ``chalice deploy``/``chalice package`` imports the app
+    there is no stage environment, so the value is read from ``.chalice/config.json`` for the stage named by
+    ``CHALICE_STAGE`` (the Makefile's deploy target sets it; ``dev`` otherwise).
+    """
+    if os.environ.get(name):
+        return os.environ[name]
+    stage = os.environ.get("CHALICE_STAGE", "dev")
+    try:
+        config = json.loads((_PROJECT_DIR / ".chalice" / "config.json").read_text())
+    except (OSError, ValueError):
+        return default
+    stage_env = config.get("stages", {}).get(stage, {}).get("environment_variables", {})
+    return stage_env.get(name) or config.get("environment_variables", {}).get(name) or default

@@ -1,0 +1,181 @@
+"""MySQL access: one lazily opened connection per named source, reused across warm invocations.
+
+Nothing connects at import. A connection that dropped (server restart, idle timeout, failover) is replaced
+on the next use, so the app recovers without a restart. Connection problems surface as
+:class:`~chalicelib.errors.DependencyUnavailable` (HTTP 503 at the edge). Credentials come from SSM Parameter
+Store when the source has a ``DB_PARAMETER_PREFIX`` (SecureString, decrypted), fetched once per container.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import replace
+from typing import Any
+
+from chalicelib import aws
+from chalicelib.config import ConfigError, DbSettings, get_settings
+from chalicelib.errors import DependencyUnavailable
+
+CONNECT_TIMEOUT_SECONDS = 3
+QUERY_TIMEOUT_SECONDS = 60  # shorter than any function's Lambda timeout that serves requests
+IDLE_PING_AFTER_SECONDS = 30  # a warm container may sit idle; check the connection before reusing it then
+SSM_NAMES = {"host": "dbUrl", "name": "dbName", "user": "dbUser", "password": "dbPassword"}
+
+
+def _pymysql() -> Any:
+    import pymysql
+
+    return pymysql
+
+
+def _connection_errors() -> tuple[type[BaseException], ...]:
+    pymysql = _pymysql()
+    return (pymysql.err.OperationalError, pymysql.err.InterfaceError, OSError)
+
+
+_ssm_credentials: dict[str, DbSettings] = {}
+
+
+def resolve_credentials(settings: DbSettings) -> DbSettings:
+    """Fill host/name/user/password from SSM when ``parameter_prefix`` is set; cached per prefix.
+
+    ``dbUrl`` may be ``host`` or ``host:port``.
+    """
+    prefix = settings.parameter_prefix
+    if not prefix:
+        return settings
+    if prefix not in _ssm_credentials:
+        names = {field: prefix.rstrip("/") + "/" + ssm for field, ssm in SSM_NAMES.items()}
+        try:
+            found = aws.client("ssm").get_parameters(Names=list(names.values()), WithDecryption=True)
+        except Exception as exc:  # botocore's errors are not importable without botocore at cold start
+            raise DependencyUnavailable("ssm", str(exc)) from exc
+        values = {p["Name"]: p["Value"] for p in found["Parameters"]}
+        missing = [n for n in names.values() if n not in values]
+        if missing:
+            raise ConfigError(f"DB_PARAMETER_PREFIX={prefix!r}: SSM parameters not found: {missing}")
+        host, _, port = values[names["host"]].partition(":")
+        _ssm_credentials[prefix] = replace(
+            settings,
+            host=host,
+            port=int(port) if port.isdigit() else settings.port,
+            name=values[names["name"]],
+            user=values[names["user"]],
+            password=values[names["password"]],
+        )
+    return _ssm_credentials[prefix]
+
+
+class Database:
+    """One MySQL database. Use :meth:`cursor` for reads and single statements, :meth:`transaction` for
+    several statements that must commit together."""
+
+    def __init__(self, settings: DbSettings, label: str = "mysql") -> None:
+        self._settings = settings
+        self._label = label
+        self._conn: Any = None
+        self._last_used = 0.0
+
+    @property
+    def name(self) -> str:
+        return resolve_credentials(self._settings).name
+
+    def _connect(self) -> Any:
+        creds = resolve_credentials(self._settings)
+        pymysql = _pymysql()
+        return pymysql.connect(
+            host=creds.host,
+            port=creds.port,
+            user=creds.user,
+            password=creds.password,
+            database=creds.name,
+            charset="utf8mb4",
+            autocommit=True,
+            connect_timeout=CONNECT_TIMEOUT_SECONDS,
+            read_timeout=QUERY_TIMEOUT_SECONDS,
+            write_timeout=QUERY_TIMEOUT_SECONDS,
+            local_infile=True,
+            init_command="SET time_zone = '+00:00'",
+        )
+
+    def connection(self) -> Any:
+        """The open connection, (re)connecting when there is none or it went away while idle."""
+        try:
+            if self._conn is None or not self._conn.open:
+                self._conn = self._connect()
+            elif time.monotonic() - self._last_used > IDLE_PING_AFTER_SECONDS:
+                self._conn.ping(reconnect=True)
+        except _connection_errors() as exc:
+            self.close()
+            raise DependencyUnavailable(self._label, str(exc)) from exc
+        self._last_used = time.monotonic()
+        return self._conn
+
+    @contextmanager
+    def cursor(self, *, dicts: bool = True, stream: bool = False) -> Iterator[Any]:
+        """A cursor on the shared connection. ``stream=True`` fetches rows from the server as they are read
+        (memory stays flat in the size of the result); ``dicts`` returns rows as dicts."""
+        cursors = _pymysql().cursors
+        kind = {
+            (True, False): cursors.DictCursor,
+            (False, False): cursors.Cursor,
+            (True, True): cursors.SSDictCursor,
+            (False, True): cursors.SSCursor,
+        }[(dicts, stream)]
+        conn = self.connection()
+        try:
+            with conn.cursor(kind) as cur:
+                yield cur
+        except _connection_errors() as exc:
+            self.close()
+            raise DependencyUnavailable(self._label, str(exc)) from exc
+
+    @contextmanager
+    def transaction(self, *, dicts: bool = True) -> Iterator[Any]:
+        """A cursor whose statements commit together, or roll back together when the block raises."""
+        conn = self.connection()
+        with self.cursor(dicts=dicts) as cur:
+            conn.begin()
+            try:
+                yield cur
+            except BaseException:
+                if conn.open:
+                    conn.rollback()
+                raise
+            conn.commit()
+
+    def close(self) -> None:
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            with contextlib.suppress(Exception):  # already broken; nothing to release
+                conn.close()
+
+
+_databases: dict[str, Database] = {}
+
+
+def get_database(source: str = "default") -> Database:
+    """The shared :class:`Database` of ``source``: ``default`` is the ``DB_*`` settings, other names come
+    from ``ANALYSIS_SOURCES``."""
+    if source not in _databases:
+        settings = get_settings()
+        if source == "default":
+            _databases[source] = Database(settings.db)
+        elif source in settings.analysis_sources:
+            _databases[source] = Database(settings.analysis_sources[source], label=f"mysql:{source}")
+        else:
+            raise ConfigError(
+                f"unknown database source {source!r}; ANALYSIS_SOURCES names {sorted(settings.analysis_sources)}"
+            )
+    return _databases[source]
+
+
+def reset_databases() -> None:
+    """Close every connection and forget cached credentials (tests, or after a credential rotation)."""
+    for database in _databases.values():
+        database.close()
+    _databases.clear()
+    _ssm_credentials.clear()

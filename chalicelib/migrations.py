@@ -1,0 +1,50 @@
+"""Versioned, idempotent schema migrations: ``chalicelib/sql/NNNN_name.sql``, applied in order, each once.
+
+Each file is also written to be safe to run twice (``IF NOT EXISTS``), because MySQL commits DDL implicitly
+and a migration interrupted half way is re-run whole. A named lock keeps two deployers from racing.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from chalicelib.db import Database
+
+SQL_DIR = Path(__file__).resolve().parent / "sql"
+LOCK_NAME = "platform_schema_migrations"
+
+
+def migration_files() -> list[Path]:
+    return sorted(SQL_DIR.glob("[0-9][0-9][0-9][0-9]_*.sql"))
+
+
+def split_statements(sql: str) -> list[str]:
+    """Split a migration file into statements: our files end each statement with ``;`` at a line's end."""
+    without_comments = re.sub(r"^\s*--.*$", "", sql, flags=re.MULTILINE)
+    return [s.strip() for s in re.split(r";\s*$", without_comments, flags=re.MULTILINE) if s.strip()]
+
+
+def apply_migrations(database: Database) -> list[str]:
+    """Apply the migrations ``database`` has not seen yet; returns the versions applied now."""
+    applied_now = []
+    with database.cursor(dicts=False) as cur:
+        cur.execute("SELECT GET_LOCK(%s, 30)", (LOCK_NAME,))
+        try:
+            cur.execute(
+                "CREATE TABLE IF NOT EXISTS schema_migrations ("
+                " version VARCHAR(100) NOT NULL PRIMARY KEY,"
+                " applied_at TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP)"
+            )
+            cur.execute("SELECT version FROM schema_migrations")
+            done = {row[0] for row in cur.fetchall()}
+            for path in migration_files():
+                if path.stem in done:
+                    continue
+                for statement in split_statements(path.read_text()):
+                    cur.execute(statement)
+                cur.execute("INSERT INTO schema_migrations (version) VALUES (%s)", (path.stem,))
+                applied_now.append(path.stem)
+        finally:
+            cur.execute("SELECT RELEASE_LOCK(%s)", (LOCK_NAME,))
+    return applied_now

@@ -1,0 +1,32 @@
+"""``GET /health``: is each dependency reachable right now?"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from chalicelib.cache import get_redis
+from chalicelib.db import get_database
+
+
+def _check_mysql() -> str:
+    with get_database().cursor(dicts=False) as cur:
+        cur.execute("SELECT 1")
+    return "ok"
+
+
+def _check_redis() -> str:
+    get_redis().ping()
+    return "ok"
+
+
+def dependency_status() -> tuple[bool, dict[str, Any]]:
+    """``(healthy, body)``: the body names each dependency with ``ok`` or the reason it is down."""
+    checks = {"mysql": _check_mysql, "redis": _check_redis}
+    body: dict[str, Any] = {}
+    for name, check in checks.items():
+        try:
+            body[name] = check()
+        except Exception as exc:  # any failure of a dependency is reported, not raised
+            body[name] = f"unavailable: {exc}"
+    healthy = all(value == "ok" for value in body.values())
+    return healthy, {"status": "ok" if healthy else "degraded", **body}

@@ -1,0 +1,1 @@
+"""Local platform and developer tooling (``make run``, sample data, benchmarks). Never deployed."""

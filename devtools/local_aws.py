@@ -1,0 +1,64 @@
+"""The AWS emulator for the local platform and the tests: moto in server mode, a real HTTP endpoint.
+
+boto3 reaches it through ``AWS_ENDPOINT_URL``; the application code does not know it is there.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Mapping
+
+import boto3
+
+EMULATOR_CREDENTIALS = {
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_DEFAULT_REGION": "us-east-1",
+}
+
+
+def start_emulator(port: int) -> subprocess.Popen:
+    """Start ``moto_server`` on 127.0.0.1:``port`` and wait until it answers."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    wait_until_up(f"http://127.0.0.1:{port}/moto-api/", process)
+    return process
+
+
+def wait_until_up(url: str, process: subprocess.Popen, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise SystemExit(f"the AWS emulator exited with code {process.returncode}")
+        try:
+            urllib.request.urlopen(url, timeout=1).close()
+            return
+        except OSError:
+            time.sleep(0.2)
+    raise SystemExit(f"the AWS emulator did not answer at {url} within {timeout:.0f}s")
+
+
+def emulator_environment(port: int) -> dict[str, str]:
+    """Variables that point boto3 at the emulator (dummy credentials: the emulator checks none)."""
+    return {"AWS_ENDPOINT_URL": f"http://127.0.0.1:{port}", **EMULATOR_CREDENTIALS}
+
+
+def create_stage_resources(env: Mapping[str, str]) -> None:
+    """Create the buckets and topics a stage's settings name (idempotent)."""
+    s3 = boto3.client("s3")
+    for bucket in {env.get("DATA_BUCKET"), env.get("ARCHIVE_BUCKET")} - {None, ""}:
+        s3.create_bucket(Bucket=bucket)
+    sns = boto3.client("sns")
+    for arn in {env.get("REPORT_TOPIC_ARN"), env.get("EVENTS_TOPIC_ARN")} - {None, ""}:
+        sns.create_topic(Name=arn.rsplit(":", 1)[1])
+
+
+def apply_environment(values: Mapping[str, str]) -> None:
+    os.environ.update(values)

@@ -1,0 +1,70 @@
+"""``make run``: the whole platform on this machine, in the foreground; Ctrl-C stops what it started.
+
+Order: AWS emulator -> stage resources -> schema and sample data -> S3/SNS event delivery -> ``chalice local``.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+from chalicelib.config import parse_settings
+from devtools.local_aws import create_stage_resources, emulator_environment, start_emulator
+from devtools.localdb import prepare_database
+from devtools.seed import seed_all
+from devtools.stage import PROJECT_DIR, stage_environment
+
+STAGE = "local"
+
+
+def main() -> int:
+    aws_port = int(os.environ.get("AWS_PORT", "5000"))
+    api_port = int(os.environ.get("API_PORT", "8000"))
+    started: list[subprocess.Popen] = []
+    try:
+        started_at = time.monotonic()
+        print(f"[aws] starting the AWS emulator (moto) on 127.0.0.1:{aws_port}")
+        started.append(start_emulator(aws_port))
+        env = {**stage_environment(STAGE), **emulator_environment(aws_port)}
+        os.environ.update(env)
+        create_stage_resources(env)
+        settings = parse_settings(env)
+        for source in {"default": settings.db, **settings.analysis_sources}.values():
+            prepare_database(source)
+        seed_all(settings)
+        print(f"[api] chalice local --stage {STAGE} on http://127.0.0.1:{api_port}")
+        api = subprocess.Popen(
+            [
+                os.path.join(os.path.dirname(sys.executable), "chalice"),
+                "local",
+                "--stage",
+                STAGE,
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(api_port),
+            ],
+            cwd=PROJECT_DIR,
+            env={**os.environ, **env},
+        )
+        started.append(api)
+        print(f"[run] ready in {time.monotonic() - started_at:.1f}s; Ctrl-C stops everything started here")
+        return api.wait()
+    except KeyboardInterrupt:
+        return 0
+    finally:
+        for process in reversed(started):
+            if process.poll() is None:
+                process.send_signal(signal.SIGTERM)
+        for process in started:
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,113 @@
+"""Shared fixtures: the real local MariaDB and Redis, and moto's server as the AWS endpoint.
+
+Tests use their own database (``test_platform`` plus ``TEST_ISOLATION``) and Redis db index (``TEST_REDIS_DB``,
+default 15), so they never touch what ``make run`` serves and can run while it is up.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+from collections.abc import Iterator
+
+import boto3
+import pytest
+from chalice.test import Client
+from moto.server import ThreadedMotoServer
+
+from chalicelib import aws
+from chalicelib.cache import get_redis, reset_redis
+from chalicelib.config import get_settings, parse_settings
+from chalicelib.db import Database, get_database, reset_databases
+from devtools.local_aws import EMULATOR_CREDENTIALS, create_stage_resources
+from devtools.localdb import prepare_database
+from devtools.stage import stage_environment
+
+SUFFIX = os.environ.get("TEST_ISOLATION", "")
+TEST_DB_NAME = f"test_platform{SUFFIX}"
+TEST_PRIVATE_DB_NAME = f"test_platform_private{SUFFIX}"
+TEST_REDIS_DB = int(os.environ.get("TEST_REDIS_DB", "15"))
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def reset_clients() -> None:
+    """Forget every cached client and the parsed settings, so the next use reads the environment again."""
+    get_settings.cache_clear()
+    reset_databases()
+    reset_redis()
+    aws.reset_clients()
+
+
+@pytest.fixture(scope="session")
+def aws_endpoint() -> Iterator[str]:
+    port = _free_port()
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    yield f"http://127.0.0.1:{port}"
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def test_environment(aws_endpoint: str) -> dict[str, str]:
+    """The local stage's settings, pointed at the test database, Redis index and emulator."""
+    env = stage_environment("local")
+    env.update(
+        DB_NAME=TEST_DB_NAME,
+        REDIS_URL=f"redis://127.0.0.1:6379/{TEST_REDIS_DB}",
+        ANALYSIS_SOURCES=f'{{"public": {{}}, "private": {{"DB_NAME": "{TEST_PRIVATE_DB_NAME}"}}}}',
+        AWS_ENDPOINT_URL=aws_endpoint,
+        **EMULATOR_CREDENTIALS,
+    )
+    os.environ.update(env)
+    reset_clients()
+    create_stage_resources(env)
+    return env
+
+
+@pytest.fixture(scope="session")
+def migrated(test_environment: dict[str, str]) -> Database:
+    """The test database with every migration applied."""
+    settings = parse_settings(test_environment)
+    prepare_database(settings.db)
+    return get_database()
+
+
+@pytest.fixture
+def platform(migrated: Database, test_environment: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> Iterator[dict]:
+    """A clean slate for one test: the session's environment restored, empty Redis index, fresh clients."""
+    for name, value in test_environment.items():
+        monkeypatch.setenv(name, value)
+    reset_clients()
+    get_redis().flushdb()
+    yield test_environment
+    reset_clients()
+
+
+@pytest.fixture
+def db(platform: dict) -> Database:
+    return get_database()
+
+
+@pytest.fixture
+def redis_client(platform: dict):
+    return get_redis()
+
+
+@pytest.fixture
+def client(platform: dict) -> Iterator[Client]:
+    """``chalice.test.Client`` on the app. Stage ``test`` is not declared in config.json, so the Client adds no
+    stage variables over the test environment."""
+    from app import app
+
+    with Client(app, stage_name="test") as test_client:
+        yield test_client
+
+
+@pytest.fixture
+def s3(platform: dict):
+    return boto3.client("s3")
