@@ -8,21 +8,37 @@ from __future__ import annotations
 
 from typing import Any
 
+from chalicelib import aws
 from chalicelib.config import get_settings
+from chalicelib.errors import DependencyUnavailable
 
 SOCKET_TIMEOUT_SECONDS = 0.5
 
 _client: Any = None
 
 
+def _auth_token(parameter: str | None) -> str | None:
+    """The AUTH token from SSM (SecureString, decrypted) when ``REDIS_AUTH_PARAMETER`` names one; read once per
+    client, i.e. once per warm container."""
+    if not parameter:
+        return None
+    try:
+        return aws.client("ssm").get_parameter(Name=parameter, WithDecryption=True)["Parameter"]["Value"]
+    except Exception as exc:  # botocore's errors are not importable without botocore at cold start
+        raise DependencyUnavailable("ssm", f"cannot read REDIS_AUTH_PARAMETER {parameter!r}: {exc}") from exc
+
+
 def get_redis() -> Any:
-    """The shared ``redis.Redis`` client for ``REDIS_URL`` (``rediss://`` for TLS)."""
+    """The shared ``redis.Redis`` client for ``REDIS_URL`` (``rediss://`` for TLS), authenticated with the token
+    of ``REDIS_AUTH_PARAMETER`` when set (a password in the URL wins)."""
     global _client
     if _client is None:
         import redis
 
+        settings = get_settings()
         _client = redis.Redis.from_url(
-            get_settings().redis_url,
+            settings.redis_url,
+            password=_auth_token(settings.redis_auth_parameter),
             socket_timeout=SOCKET_TIMEOUT_SECONDS,
             socket_connect_timeout=SOCKET_TIMEOUT_SECONDS,
             health_check_interval=30,

@@ -47,6 +47,9 @@ class Settings:
     insights_model_id: str | None
     ses_sender: str | None
     ses_recipients: tuple[str, ...]
+    # name of an SSM SecureString holding the Redis AUTH token (ElastiCache with in-transit encryption);
+    # the token stays out of REDIS_URL and so out of the stage's configuration
+    redis_auth_parameter: str | None = None
 
     def require(self, name: str) -> str:
         """Return a string setting by its environment name, failing loudly when it is empty."""
@@ -129,6 +132,7 @@ def parse_settings(env: Mapping[str, str]) -> Settings:
         insights_model_id=env.get("INSIGHTS_MODEL_ID") or None,
         ses_sender=env.get("SES_SENDER") or None,
         ses_recipients=tuple(r.strip() for r in env.get("SES_RECIPIENTS", "").split(",") if r.strip()),
+        redis_auth_parameter=env.get("REDIS_AUTH_PARAMETER") or None,
     )
 
 

@@ -8,7 +8,10 @@ from typing import Any
 
 from chalice import Chalice, Response
 
+from chalicelib.config import ConfigError, deploy_setting
 from chalicelib.errors import PlatformError
+
+READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
 def error_response(error: PlatformError) -> Response:
@@ -16,8 +19,22 @@ def error_response(error: PlatformError) -> Response:
     return Response(body={"Code": error.code, "Message": str(error)}, status_code=error.status, headers=headers)
 
 
+def write_routes_need_api_key() -> bool:
+    """``REQUIRE_API_KEY`` (``true`` in the dev/prod stages): API Gateway then answers 403 to a write without a
+    valid ``x-api-key``. Read when ``app.py`` is imported, so through :func:`deploy_setting`; ``chalice local``
+    and ``chalice.test.Client`` never enforce keys, and the local stage sets it to ``false`` anyway."""
+    value = deploy_setting("REQUIRE_API_KEY", "false").strip().lower()
+    if value not in {"true", "false"}:
+        raise ConfigError(f"setting REQUIRE_API_KEY must be true or false, got {value!r}")
+    return value == "true"
+
+
 def json_route(app: Chalice, path: str, **options: Any) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-    """``app.route`` whose view may raise :class:`PlatformError`; it answers that error's status and body."""
+    """``app.route`` whose view may raise :class:`PlatformError`; it answers that error's status and body.
+
+    Methods other than reads require an API key when :func:`write_routes_need_api_key`; a registration mixing
+    reads and writes is split in two so that reads stay open.
+    """
 
     def register(view: Callable[..., Any]) -> Callable[..., Any]:
         @functools.wraps(view)
@@ -27,6 +44,14 @@ def json_route(app: Chalice, path: str, **options: Any) -> Callable[[Callable[..
             except PlatformError as error:
                 return error_response(error)
 
-        return app.route(path, **options)(guarded)
+        methods = [m.upper() for m in options.get("methods", ["GET"])]
+        rest = {name: value for name, value in options.items() if name != "methods"}
+        writes = [m for m in methods if m not in READ_METHODS]
+        if "api_key_required" in rest or not writes or not write_routes_need_api_key():
+            return app.route(path, methods=methods, **rest)(guarded)
+        reads = [m for m in methods if m in READ_METHODS]
+        if reads:
+            app.route(path, methods=reads, **rest)(guarded)
+        return app.route(path, methods=writes, api_key_required=True, **rest)(guarded)
 
     return register
