@@ -9,6 +9,7 @@ Store when the source has a ``DB_PARAMETER_PREFIX`` (SecureString, decrypted), f
 from __future__ import annotations
 
 import contextlib
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -71,13 +72,31 @@ def resolve_credentials(settings: DbSettings) -> DbSettings:
 
 class Database:
     """One MySQL database. Use :meth:`cursor` for reads and single statements, :meth:`transaction` for
-    several statements that must commit together."""
+    several statements that must commit together.
+
+    A connection is per thread: a PyMySQL connection must not be shared between threads, and ``chalice local``
+    serves each request on its own thread (Lambda uses one thread, so one connection per container)."""
 
     def __init__(self, settings: DbSettings, label: str = "mysql") -> None:
         self._settings = settings
         self._label = label
-        self._conn: Any = None
-        self._last_used = 0.0
+        self._local = threading.local()
+
+    @property
+    def _conn(self) -> Any:
+        return getattr(self._local, "conn", None)
+
+    @_conn.setter
+    def _conn(self, conn: Any) -> None:
+        self._local.conn = conn
+
+    @property
+    def _last_used(self) -> float:
+        return getattr(self._local, "last_used", 0.0)
+
+    @_last_used.setter
+    def _last_used(self, when: float) -> None:
+        self._local.last_used = when
 
     @property
     def name(self) -> str:
