@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from chalice import Chalice, Response
 
-from chalicelib import status
+from chalicelib import heroes, status
 from chalicelib.logs import log_invocation
 from chalicelib.web import json_route
 
@@ -16,6 +16,61 @@ app.register_middleware(log_invocation, "all")  # one JSON summary line per invo
 def health() -> Response:
     healthy, body = status.dependency_status()
     return Response(body=body, status_code=200 if healthy else 503)
+
+
+def _query() -> dict[str, list[str]]:
+    """Every query parameter with all the values it was given."""
+    params = app.current_request.query_params or {}
+    return {name: params.getlist(name) for name in params}
+
+
+def _cache_control() -> str | None:
+    return app.current_request.headers.get("cache-control")
+
+
+def _cached(result: tuple[object, str]) -> Response:
+    """A hero read's body with the ``X-Cache`` header saying where it came from."""
+    body, cache = result
+    return Response(body=body, headers={"X-Cache": cache})
+
+
+@json_route(app, "/heroes/{hero_id}", methods=["GET"])
+def get_hero(hero_id: str) -> Response:
+    return _cached(heroes.get_hero(hero_id, _query(), _cache_control()))
+
+
+@json_route(app, "/heroes", methods=["GET"])
+def list_heroes() -> Response:
+    return _cached(heroes.list_heroes(_query(), _cache_control()))
+
+
+@json_route(app, "/heroes", methods=["POST"])
+def create_heroes() -> Response:
+    created = heroes.create_heroes(app.current_request.raw_body)
+    headers = {"Location": f"/heroes/{created['id']}"} if isinstance(created, dict) else {}
+    return Response(body=created, status_code=201, headers=headers)
+
+
+@json_route(app, "/heroes/{hero_id}", methods=["PUT"])
+def replace_hero(hero_id: str) -> dict:
+    return heroes.replace_hero(hero_id, app.current_request.raw_body)
+
+
+@json_route(app, "/heroes/{hero_id}", methods=["PATCH"])
+def update_hero(hero_id: str) -> dict:
+    return heroes.update_hero(hero_id, app.current_request.raw_body)
+
+
+@json_route(app, "/heroes/{hero_id}", methods=["DELETE"])
+def delete_hero(hero_id: str) -> Response:
+    heroes.delete_hero(hero_id)
+    return Response(body="", status_code=204)
+
+
+@json_route(app, "/mp6", methods=["POST"])
+def mp6() -> Response:
+    body, cache = heroes.mp6(app.current_request.raw_body)
+    return Response(body=body, headers={"X-Cache": cache} if cache else {})
 
 
 @app.lambda_function(name="migrate")

@@ -15,7 +15,9 @@ READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
 def error_response(error: PlatformError) -> Response:
-    headers = {"Retry-After": "5"} if error.status == 503 else {}
+    headers = dict(getattr(error, "headers", {}))  # e.g. X-Cache on a hero read that found no hero
+    if error.status == 503:
+        headers["Retry-After"] = "5"
     return Response(body={"Code": error.code, "Message": str(error)}, status_code=error.status, headers=headers)
 
 
