@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from chalice import Chalice, Response
+from chalice.app import CloudWatchEvent
 
-from chalicelib import heroes, status
+from chalicelib import exports, heroes, reports, status
 from chalicelib.logs import log_invocation
 from chalicelib.web import json_route
 
@@ -82,3 +83,19 @@ def migrate(event: dict, context: object) -> dict:
 
     source = event.get("source", "default") if isinstance(event, dict) else "default"
     return {"source": source, "applied": apply_migrations(get_database(source))}
+
+
+@app.schedule("cron(0 20 ? * MON-SAT *)")
+def daily_sales_report(event: CloudWatchEvent) -> dict:
+    """The café's daily sales report for the event's day in REPORT_TIMEZONE (SNS + workbook)."""
+    return reports.report_for_event_time(event.time)
+
+
+@json_route(app, "/reports/sales", methods=["POST"])
+def sales_report() -> dict:
+    return reports.report_for_request(app.current_request.raw_body)
+
+
+@json_route(app, "/exports", methods=["POST"])
+def create_export() -> Response:
+    return Response(body=exports.export_for_request(app.current_request.raw_body), status_code=201)

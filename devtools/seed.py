@@ -2,10 +2,46 @@
 
 from __future__ import annotations
 
+import csv
+from pathlib import Path
+
 from chalicelib.config import Settings
-from chalicelib.db import get_database
+from chalicelib.db import Database, get_database
+
+DATA_DIR = Path(__file__).resolve().parent.parent / "data"
+# the café tables in foreign-key order, with the columns of their CSV files (copied from the lab's dump)
+CAFE_TABLES = {
+    "product_group": ("product_group_number", "product_group_name"),
+    "product": ("id", "product_name", "description", "price", "product_group", "image_url"),
+    "order": ("order_number", "order_date_time", "amount"),
+    "order_item": ("order_number", "order_item_number", "product_id", "quantity", "amount"),
+}
 
 
 def seed_all(settings: Settings) -> None:
     """Load every sample data set into the local databases (idempotent)."""
     get_database()  # seeders for each capability are added below
+    seed_cafe(get_database())
+
+
+def seed_cafe(database: Database) -> dict[str, int]:
+    """Load ``data/cafe/*.csv`` (the café lab's 2 groups, 9 products, 24 orders, 51 items; order times are UTC)
+    when all four café tables are empty; answers the rows loaded per table."""
+    with database.cursor(dicts=False) as cur:
+        for table in CAFE_TABLES:
+            cur.execute(f"SELECT 1 FROM `{table}` LIMIT 1")  # sql-ok: table names from CAFE_TABLES
+            if cur.fetchone():
+                return {}
+    loaded = {}
+    with database.transaction(dicts=False) as cur:
+        for table, columns in CAFE_TABLES.items():
+            with (DATA_DIR / "cafe" / f"{table}.csv").open(newline="", encoding="utf-8") as handle:
+                reader = csv.reader(handle)
+                if tuple(next(reader)) != columns:
+                    raise SystemExit(f"data/cafe/{table}.csv: the header must be {','.join(columns)}")
+                rows = [tuple(row) for row in reader]
+            names, marks = ", ".join(columns), ", ".join(["%s"] * len(columns))
+            cur.executemany(f"INSERT INTO `{table}` ({names}) VALUES ({marks})", rows)  # sql-ok: whitelisted
+            loaded[table] = len(rows)
+    print(f"[seed] café sample: {loaded}")
+    return loaded

@@ -21,6 +21,7 @@ from chalicelib.config import get_settings, parse_settings
 from chalicelib.db import Database, get_database, reset_databases
 from devtools.local_aws import EMULATOR_CREDENTIALS, create_stage_resources
 from devtools.localdb import prepare_database
+from devtools.seed import CAFE_TABLES, seed_cafe
 from devtools.stage import stage_environment
 
 SUFFIX = os.environ.get("TEST_ISOLATION", "")
@@ -111,3 +112,13 @@ def client(platform: dict) -> Iterator[Client]:
 @pytest.fixture
 def s3(platform: dict):
     return boto3.client("s3")
+
+
+@pytest.fixture
+def cafe(db: Database) -> Database:
+    """The café tables holding exactly the sample data of ``data/cafe`` (what ``make run`` seeds)."""
+    with db.cursor() as cur:
+        for table in reversed(CAFE_TABLES):
+            cur.execute(f"DELETE FROM `{table}`")  # sql-ok: table names from CAFE_TABLES
+    seed_cafe(db)
+    return db
