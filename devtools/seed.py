@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import csv
+import os
+import tempfile
 from pathlib import Path
 
+from chalicelib import hero_cache
 from chalicelib.config import Settings
 from chalicelib.db import Database, get_database
 
@@ -22,6 +25,7 @@ def seed_all(settings: Settings) -> None:
     """Load every sample data set into the local databases (idempotent)."""
     get_database()  # seeders for each capability are added below
     seed_cafe(get_database())
+    seed_heroes(get_database(), hero_sample_rows())
 
 
 def seed_cafe(database: Database) -> dict[str, int]:
@@ -45,3 +49,34 @@ def seed_cafe(database: Database) -> dict[str, int]:
             loaded[table] = len(rows)
     print(f"[seed] café sample: {loaded}")
     return loaded
+
+
+def seed_heroes(database: Database, rows: int) -> int:
+    """Load ``rows`` generated superheroes (``devtools.gen_superheroes``, default seed) with LOAD DATA when the
+    table is empty; answers the rows loaded. ``HERO_SAMPLE_ROWS`` sets ``rows`` for ``make run``."""
+    from devtools.gen_superheroes import write_csv
+
+    with database.cursor(dicts=False) as cur:
+        cur.execute("SELECT 1 FROM superheroes LIMIT 1")
+        if cur.fetchone():
+            return 0
+    with tempfile.NamedTemporaryFile("w", suffix=".csv", encoding="utf-8") as csv_file:
+        write_csv(csv_file, rows)
+        csv_file.flush()
+        with database.cursor(dicts=False) as cur:
+            cur.execute(
+                "LOAD DATA LOCAL INFILE %s INTO TABLE superheroes FIELDS TERMINATED BY ','"
+                " LINES TERMINATED BY '\\n' IGNORE 1 LINES (id, name, hero, power, xp, color)",
+                (csv_file.name,),
+            )
+            loaded = cur.rowcount
+    hero_cache.invalidate_all_heroes()  # a cache left from an earlier table must not answer for these
+    print(f"[seed] superheroes sample: {loaded} generated rows")
+    return loaded
+
+
+def hero_sample_rows() -> int:
+    raw = os.environ.get("HERO_SAMPLE_ROWS", "10000")
+    if not raw.isdigit():
+        raise SystemExit(f"HERO_SAMPLE_ROWS must be a non-negative integer, got {raw!r}")
+    return int(raw)
