@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from chalice import Chalice, Response
-from chalice.app import CloudWatchEvent
+from chalice.app import CloudWatchEvent, SNSEvent
 
-from chalicelib import exports, heroes, reports, status
+from chalicelib import analysis, exports, health_analysis, heroes, reports, status
+from chalicelib.config import deploy_setting
 from chalicelib.logs import log_invocation
 from chalicelib.web import json_route
 
@@ -99,3 +100,23 @@ def sales_report() -> dict:
 @json_route(app, "/exports", methods=["POST"])
 def create_export() -> Response:
     return Response(body=exports.export_for_request(app.current_request.raw_body), status_code=201)
+
+
+@json_route(app, "/analysis", methods=["POST"])
+def run_analysis() -> dict:
+    """Analyse the ANALYSIS_SOURCES named in the body (all without one); one result object per source."""
+    return analysis.analyse_request(app.current_request.raw_body)
+
+
+@app.schedule("cron(30 20 * * ? *)", name="daily_analysis")
+def daily_analysis(event: CloudWatchEvent) -> dict:
+    """Every ANALYSIS_SOURCES database, daily at 20:30 UTC (after the sales report)."""
+    return analysis.run_analyses(trigger="schedule")
+
+
+@app.on_sns_message(
+    topic=deploy_setting("EVENTS_TOPIC_ARN", "arn:aws:sns:us-east-1:000000000000:EVENTS_TOPIC_ARN-not-configured")
+)
+def on_pipeline_event(event: SNSEvent) -> dict:
+    """Pipeline events (``ingest.completed``): a health file that loaded rows is analysed and reported once."""
+    return health_analysis.handle_pipeline_message(event.message)

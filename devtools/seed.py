@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import csv
 import os
+import random
 import tempfile
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from chalicelib import hero_cache
@@ -26,6 +28,8 @@ def seed_all(settings: Settings) -> None:
     get_database()  # seeders for each capability are added below
     seed_cafe(get_database())
     seed_heroes(get_database(), hero_sample_rows())
+    if "private" in settings.analysis_sources:  # the private source holds other data than the public one
+        seed_health_readings(get_database("private"))
 
 
 def seed_cafe(database: Database) -> dict[str, int]:
@@ -80,3 +84,53 @@ def hero_sample_rows() -> int:
     if not raw.isdigit():
         raise SystemExit(f"HERO_SAMPLE_ROWS must be a non-negative integer, got {raw!r}")
     return int(raw)
+
+
+_ANOMALOUS_RANGES = (
+    ("heart_rate", 161, 178),
+    ("heart_rate", 50, 58),
+    ("spo2", 90, 91),
+    ("systolic_bp", 141, 170),
+    ("diastolic_bp", 91, 100),
+    ("temp_c", 38.1, 39.5),
+)
+
+
+def _generated_reading(rng: random.Random) -> dict[str, float | int]:
+    """One reading inside SPEC.md's valid ranges; about one in ten breaks an anomaly threshold."""
+    reading: dict[str, float | int] = {
+        "heart_rate": rng.randint(62, 110),
+        "spo2": rng.randint(94, 100),
+        "steps": rng.randint(0, 400),
+        "temp_c": round(rng.uniform(36.1, 37.4), 1),
+        "systolic_bp": rng.randint(105, 135),
+        "diastolic_bp": rng.randint(65, 85),
+    }
+    if rng.random() < 0.1:
+        field, low, high = rng.choice(_ANOMALOUS_RANGES)
+        reading[field] = round(rng.uniform(low, high), 1) if field == "temp_c" else rng.randint(low, high)
+    return reading
+
+
+def seed_health_readings(database: Database, users: int = 8, per_user: int = 288, seed: int = 7) -> int:
+    """Generated health readings (``patient_01``.., one every 5 minutes of 2025-09-01, reproducible from
+    ``seed``) when ``health_metrics`` is empty; answers the rows loaded."""
+    with database.cursor(dicts=False) as cur:
+        cur.execute("SELECT 1 FROM health_metrics LIMIT 1")
+        if cur.fetchone():
+            return 0
+    rng = random.Random(seed)
+    start = datetime(2025, 9, 1)
+    rows = []
+    for user in range(1, users + 1):
+        for index in range(per_user):
+            reading = _generated_reading(rng)
+            rows.append((start + timedelta(minutes=5 * index), f"patient_{user:02d}", *reading.values()))
+    with database.transaction(dicts=False) as cur:
+        cur.executemany(
+            "INSERT INTO health_metrics (event_time, user_id, heart_rate, spo2, steps, temp_c, systolic_bp,"
+            " diastolic_bp) VALUES (%s, %s, %s, %s, %s, %s, %s, %s)",
+            rows,
+        )
+    print(f"[seed] {database.name}: {len(rows)} generated health readings")
+    return len(rows)

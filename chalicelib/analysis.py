@@ -1,0 +1,328 @@
+"""Analyses over the named databases of ``ANALYSIS_SOURCES`` (``POST /analysis`` and the daily schedule).
+
+An analysis is a declaration: the tables it needs and the SQL queries that aggregate them. One generic runner
+executes, for each source, every analysis whose tables the source has, and stores one result object per source
+and run under ``analysis/<source>/<run timestamp>.json``. Aggregation happens in the database: the queries
+return summaries (counts, percentiles, top-N, per-day and per-user rows), never whole tables.
+
+Sources are analysed in parallel, each on its own connection, so a source that is down costs at most one
+connect timeout (3 s) and yields its own error entry while the others complete.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from chalicelib import health_rules
+from chalicelib.config import ConfigError, get_settings
+from chalicelib.db import Database, get_database
+from chalicelib.errors import InvalidInput
+from chalicelib.logs import log_event
+from chalicelib.results import put_result
+
+TOP_N = 10
+PER_USER_LIMIT = 1000  # bounds the result object; the overview still counts every user
+SALES_DAYS = 30
+PERCENTILES = (25, 50, 75, 90, 99)
+HISTOGRAM_BUCKETS = 10
+RESERVED_SOURCE_NAMES = frozenset({"health"})  # analysis/health/ holds the analyses of ingested health files
+
+
+@dataclass
+class RunContext:
+    """What a query's parameters may depend on: the run's time zone and the results of earlier queries."""
+
+    timezone: ZoneInfo
+    results: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Query:
+    name: str
+    sql: str
+    params: Callable[[RunContext], Sequence[Any]] = lambda context: ()
+    single_row: bool = False
+
+
+@dataclass(frozen=True)
+class Analysis:
+    name: str
+    tables: frozenset[str]
+    queries: tuple[Query, ...]
+
+
+# --- superheroes -----------------------------------------------------------------------------------------------
+
+_PERCENTILE_COLUMNS = ", ".join(f"MAX(CASE WHEN rn = CEIL({p} / 100 * n) THEN xp END) AS p{p}" for p in PERCENTILES)
+
+
+def _top_values(column: str) -> str:
+    """The most frequent values of a superheroes column (``column`` is one of our literals, never input)."""
+    return (
+        f"SELECT {column} AS value, COUNT(*) AS heroes FROM superheroes"  # sql-ok: column is a literal below
+        f" GROUP BY {column} ORDER BY heroes DESC, {column} LIMIT {TOP_N}"
+    )
+
+
+SUPERHEROES = Analysis(
+    name="superheroes",
+    tables=frozenset({"superheroes"}),
+    queries=(
+        # nearest-rank percentiles with window functions: the same SQL on MySQL 8 and MariaDB 10.2+
+        Query(
+            "xp",
+            "SELECT COUNT(*) AS heroes, MIN(xp) AS min, MAX(xp) AS max, AVG(xp) AS mean,"
+            f" STDDEV_POP(xp) AS stddev, {_PERCENTILE_COLUMNS}"
+            " FROM (SELECT xp, ROW_NUMBER() OVER (ORDER BY xp) AS rn, COUNT(*) OVER () AS n FROM superheroes) AS r",
+            single_row=True,
+        ),
+        Query(
+            "xp_histogram",
+            f"SELECT FLOOR((s.xp - b.lo) * {HISTOGRAM_BUCKETS} / (b.hi - b.lo + 1)) AS bucket,"
+            " MIN(s.xp) AS min_xp, MAX(s.xp) AS max_xp, COUNT(*) AS heroes"
+            " FROM superheroes AS s CROSS JOIN (SELECT MIN(xp) AS lo, MAX(xp) AS hi FROM superheroes) AS b"
+            " GROUP BY bucket ORDER BY bucket",
+        ),
+        Query("top_powers", _top_values("power")),
+        Query("top_colors", _top_values("color")),
+    ),
+)
+
+
+# --- sales -----------------------------------------------------------------------------------------------------
+
+
+def sales_days(
+    last_order: datetime | None, zone: ZoneInfo, days: int = SALES_DAYS
+) -> list[tuple[date, datetime, datetime]]:
+    """The ``days`` business days (in ``zone``) ending with the day of ``last_order`` (UTC, naive as MySQL
+    returns it; today when there are no orders), each with its UTC start and end.
+
+    Computing the boundaries here keeps days right across DST changes without MySQL's time-zone tables.
+    """
+    now = datetime.now(UTC) if last_order is None else last_order.replace(tzinfo=UTC)
+    last_day = now.astimezone(zone).date()
+    windows = []
+    for offset in range(days - 1, -1, -1):
+        day = last_day - timedelta(days=offset)
+        starts = datetime.combine(day, datetime.min.time(), zone).astimezone(UTC)
+        ends = datetime.combine(day + timedelta(days=1), datetime.min.time(), zone).astimezone(UTC)
+        windows.append((day, starts.replace(tzinfo=None), ends.replace(tzinfo=None)))
+    return windows
+
+
+def _sales_windows(context: RunContext) -> list[tuple[date, datetime, datetime]]:
+    return sales_days(context.results["period"]["last_order"], context.timezone)
+
+
+def _per_day_params(context: RunContext) -> list[Any]:
+    return [value for window in _sales_windows(context) for value in window]
+
+
+def _period_params(context: RunContext) -> list[Any]:
+    windows = _sales_windows(context)
+    return [windows[0][1], windows[-1][2]]
+
+
+_DAY_ROWS = " UNION ALL ".join(["SELECT %s AS day, %s AS starts, %s AS ends"] * SALES_DAYS)
+_IN_PERIOD = "o.order_date_time >= %s AND o.order_date_time < %s"
+
+SALES = Analysis(
+    name="sales",
+    tables=frozenset({"order", "order_item", "product", "product_group"}),
+    queries=(
+        Query(
+            "period", "SELECT MAX(order_date_time) AS last_order, COUNT(*) AS all_orders FROM `order`", single_row=True
+        ),
+        Query(
+            "per_day",
+            "SELECT d.day, COUNT(o.order_number) AS orders, COALESCE(SUM(o.amount), 0) AS revenue"
+            f" FROM ({_DAY_ROWS}) AS d"
+            " LEFT JOIN `order` AS o ON o.order_date_time >= d.starts AND o.order_date_time < d.ends"
+            " GROUP BY d.day ORDER BY d.day",
+            _per_day_params,
+        ),
+        Query(
+            "top_products",
+            "SELECT p.id AS product_id, p.product_name, SUM(i.quantity) AS quantity, SUM(i.amount) AS revenue"
+            " FROM `order` AS o JOIN order_item AS i ON i.order_number = o.order_number"
+            f" JOIN product AS p ON p.id = i.product_id WHERE {_IN_PERIOD}"
+            f" GROUP BY p.id, p.product_name ORDER BY revenue DESC, quantity DESC, p.id LIMIT {TOP_N}",
+            _period_params,
+        ),
+        Query(
+            "revenue_per_group",
+            "SELECT g.product_group_number, g.product_group_name, SUM(i.quantity) AS quantity,"
+            " SUM(i.amount) AS revenue"
+            " FROM `order` AS o JOIN order_item AS i ON i.order_number = o.order_number"
+            " JOIN product AS p ON p.id = i.product_id"
+            f" JOIN product_group AS g ON g.product_group_number = p.product_group WHERE {_IN_PERIOD}"
+            " GROUP BY g.product_group_number, g.product_group_name ORDER BY g.product_group_number",
+            _period_params,
+        ),
+    ),
+)
+
+
+# --- health ----------------------------------------------------------------------------------------------------
+
+_ANOMALY_SQL, _ANOMALY_PARAMS = health_rules.sql_any_anomaly()
+_REASON_PARTS = [(t.reason, *health_rules.sql_condition(t)) for t in health_rules.THRESHOLDS]
+
+HEALTH = Analysis(
+    name="health",
+    tables=frozenset({"health_metrics"}),
+    queries=(
+        Query(
+            "overview",
+            "SELECT COUNT(*) AS readings, COUNT(DISTINCT user_id) AS users,"
+            f" COALESCE(SUM({_ANOMALY_SQL}), 0) AS anomalies, ROUND(AVG({_ANOMALY_SQL}), 4) AS anomaly_rate,"
+            " MIN(event_time) AS first_reading, MAX(event_time) AS last_reading FROM health_metrics",
+            lambda context: _ANOMALY_PARAMS * 2,
+            single_row=True,
+        ),
+        Query(
+            "anomalies_by_reason",
+            "SELECT "
+            + ", ".join(f"COALESCE(SUM({sql}), 0) AS {reason}" for reason, sql, _ in _REASON_PARTS)  # sql-ok
+            + " FROM health_metrics",
+            lambda context: [p for _, _, params in _REASON_PARTS for p in params],
+            single_row=True,
+        ),
+        Query(
+            "per_user",
+            f"SELECT user_id, COUNT(*) AS readings, SUM({_ANOMALY_SQL}) AS anomalies,"
+            f" ROUND(AVG({_ANOMALY_SQL}), 4) AS anomaly_rate FROM health_metrics"
+            f" GROUP BY user_id ORDER BY anomaly_rate DESC, user_id LIMIT {PER_USER_LIMIT}",
+            lambda context: _ANOMALY_PARAMS * 2,
+        ),
+    ),
+)
+
+ANALYSES: tuple[Analysis, ...] = (SUPERHEROES, SALES, HEALTH)
+
+
+# --- the runner --------------------------------------------------------------------------------------------------
+
+
+class SourceNotAnalysable(Exception):
+    """The source has none of the tables any analysis needs."""
+
+
+def existing_tables(database: Database) -> set[str]:
+    with database.cursor(dicts=False) as cur:
+        cur.execute("SELECT TABLE_NAME FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE()")
+        return {row[0] for row in cur.fetchall()}
+
+
+def run_analysis(analysis: Analysis, database: Database, zone: ZoneInfo) -> dict[str, Any]:
+    """Run ``analysis``'s queries in order on ``database``: ``{query name: row or rows}``."""
+    context = RunContext(timezone=zone)
+    with database.cursor() as cur:
+        for query in analysis.queries:
+            cur.execute(query.sql, query.params(context) or None)
+            context.results[query.name] = cur.fetchone() if query.single_row else cur.fetchall()
+    return context.results
+
+
+def analyse_source(source: str, zone: ZoneInfo) -> dict[str, Any]:
+    """Every analysis that fits ``source``'s tables; raises when the source is down or fits none."""
+    database = get_database(source)
+    try:
+        tables = existing_tables(database)
+        fitting = [a for a in ANALYSES if a.tables <= tables]
+        if not fitting:
+            needs = "; ".join(", ".join(sorted(a.tables)) for a in ANALYSES)
+            raise SourceNotAnalysable(f"database {database.name!r} has none of the tables an analysis needs ({needs})")
+        analyses = {}
+        for analysis in fitting:
+            started = time.perf_counter()
+            analyses[analysis.name] = run_analysis(analysis, database, zone)
+            analyses[analysis.name]["duration_ms"] = round((time.perf_counter() - started) * 1000, 1)
+    finally:
+        database.close()  # connections are per thread, and this thread ends with the run
+    skipped = {a.name: {"missing_tables": sorted(a.tables - tables)} for a in ANALYSES if a not in fitting}
+    return {"database": database.name, "analyses": analyses, "skipped": skipped}
+
+
+def _result_key(source: str, run_at: datetime) -> str:
+    return f"analysis/{source}/{run_at.strftime('%Y%m%dT%H%M%S.%fZ')}.json"
+
+
+def _analyse_and_store(source: str, run_at: datetime, trigger: str, zone: ZoneInfo) -> dict[str, Any]:
+    """One source's entry in the answer; its result object (or the error) is stored under its key."""
+    started = time.perf_counter()
+    document: dict[str, Any] = {"source": source, "run_at": run_at, "trigger": trigger, "timezone": zone.key}
+    try:
+        document.update(status="ok", **analyse_source(source, zone))
+    except Exception as exc:  # one source's failure (down, no tables, SQL error) must not stop the others
+        document.update(status="error", error=f"{type(exc).__name__}: {exc}")
+    document["duration_ms"] = round((time.perf_counter() - started) * 1000, 1)
+    entry: dict[str, Any] = {"status": document["status"], "key": _result_key(source, run_at)}
+    if document["status"] == "ok":
+        entry.update(analyses=sorted(document["analyses"]), skipped=sorted(document["skipped"]))
+    else:
+        entry["error"] = document["error"]
+    try:
+        put_result(entry["key"], document)
+    except Exception as exc:  # the answer still reports the analysis; only storing it failed
+        entry.update(status="error", key=None, error=f"could not store the result: {exc}")
+    entry["duration_ms"] = document["duration_ms"]
+    log_event("analysis.source", source=source, trigger=trigger, **{k: v for k, v in entry.items() if k != "skipped"})
+    return entry
+
+
+def configured_sources() -> list[str]:
+    sources = list(get_settings().analysis_sources)
+    reserved = RESERVED_SOURCE_NAMES.intersection(sources)
+    if reserved:
+        raise ConfigError(f"setting ANALYSIS_SOURCES: source names {sorted(reserved)} are reserved")
+    return sources
+
+
+def run_analyses(sources: Iterable[str] | None = None, trigger: str = "api") -> dict[str, Any]:
+    """Analyse ``sources`` (all configured ones when ``None``) in parallel: ``{"results": {source: entry}}``."""
+    names = list(dict.fromkeys(sources)) if sources is not None else configured_sources()
+    run_at = datetime.now(UTC)
+    zone = ZoneInfo(get_settings().report_timezone)
+    with ThreadPoolExecutor(max_workers=max(1, len(names))) as pool:
+        entries = pool.map(lambda source: _analyse_and_store(source, run_at, trigger, zone), names)
+        return {"results": dict(zip(names, entries, strict=True))}
+
+
+def requested_sources(raw_body: bytes | str | None) -> list[str] | None:
+    """The sources a ``POST /analysis`` body names (``None``: all). Raises :class:`InvalidInput` saying what is
+    wrong with a body that is not ``{}`` or ``{"sources": [known names, ...]}``."""
+    if raw_body is None or not raw_body.strip():
+        return None
+    try:
+        body = json.loads(raw_body)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise InvalidInput(f"the request body is not valid JSON: {exc}") from None
+    if not isinstance(body, dict):
+        raise InvalidInput('the request body must be a JSON object such as {"sources": ["public"]}')
+    unknown_fields = sorted(set(body) - {"sources"})
+    if unknown_fields:
+        raise InvalidInput(f"unknown field(s) {unknown_fields}; the body may only have 'sources'")
+    if "sources" not in body:
+        return None
+    sources = body["sources"]
+    if not isinstance(sources, list) or not sources or not all(isinstance(s, str) for s in sources):
+        raise InvalidInput("'sources' must be a non-empty list of source names")
+    known = configured_sources()
+    unknown = [s for s in sources if s not in known]
+    if unknown:
+        raise InvalidInput(f"unknown source(s) {unknown}; the configured sources are {known}")
+    return sources
+
+
+def analyse_request(raw_body: bytes | str | None) -> dict[str, Any]:
+    """``POST /analysis``: validate the body, then :func:`run_analyses` on the sources it names."""
+    return run_analyses(requested_sources(raw_body), trigger="api")
