@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAGE ?= dev
 
-.PHONY: run test lint services bench deploy clean
+.PHONY: run test lint services bench deploy teardown clean
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -23,11 +23,20 @@ run: venv services
 
 test: venv services
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/cfn-lint infra/*.yaml
 	$(VENV)/bin/pytest
 
 lint: venv
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/cfn-lint infra/*.yaml
+
+# AWS (README "Deploy to AWS"): STAGE=dev|prod; needs AWS credentials and a region
+deploy: venv
+	$(PY) -m devtools.deploy deploy --stage $(STAGE)
+
+teardown: venv
+	$(PY) -m devtools.deploy teardown --stage $(STAGE)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

@@ -1,0 +1,271 @@
+"""``make deploy STAGE=dev`` and ``make teardown STAGE=dev``: the platform on a real AWS account.
+
+Deploy, in order (each step is idempotent, so a failed run is simply run again):
+
+1. the platform stack (``infra/platform.yaml``): network, databases, Redis, buckets, topics, key, queue, alarms;
+2. the stage in ``.chalice/config.json`` and its policy files, from the stack's outputs (``devtools/aws_stage.py``);
+3. the SSM SecureString credentials the functions read (from the stack's Secrets Manager secrets);
+4. ``chalice deploy --stage <stage>`` with ``CHALICE_STAGE`` set, so decorator arguments read this stage;
+5. the access stack (``infra/app-access.yaml``): the API key of the write routes, the async failure queue;
+6. the schema: the ``migrate`` function, invoked inside the VPC, for the default and the public database.
+
+Options come from the environment: ``PUBLIC_DB_CIDR`` (default: this machine's public IP/32), ``ALERT_EMAIL``,
+``SES_SENDER``, ``SES_RECIPIENTS``, ``INSIGHTS_MODEL_ID``, ``STACK_PREFIX`` (default ``platform``). AWS credentials
+and region are boto3's and the AWS CLI's usual ones (``AWS_PROFILE``, ``AWS_REGION``, ...).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import urllib.request
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from devtools import aws_stage
+from devtools.stage import PROJECT_DIR
+
+INFRA_DIR = PROJECT_DIR / "infra"
+STACK_WAIT = {"Delay": 20, "MaxAttempts": 270}  # RDS and ElastiCache take 15-40 minutes to create
+NO_UPDATES = "No updates are to be performed"
+
+
+def stack_names(stage: str) -> tuple[str, str]:
+    prefix = os.environ.get("STACK_PREFIX", "platform")
+    return f"{prefix}-{stage}", f"{prefix}-{stage}-access"
+
+
+def _client(service: str, **config: Any) -> Any:
+    import boto3
+    from botocore.config import Config
+
+    return boto3.client(service, config=Config(**config)) if config else boto3.client(service)
+
+
+def stack_outputs(cloudformation: Any, name: str) -> dict[str, str] | None:
+    """The outputs of stack ``name``, or None when it does not exist."""
+    from botocore.exceptions import ClientError
+
+    try:
+        stack = cloudformation.describe_stacks(StackName=name)["Stacks"][0]
+    except ClientError as exc:
+        if "does not exist" in str(exc):
+            return None
+        raise
+    return {output["OutputKey"]: output["OutputValue"] for output in stack.get("Outputs", [])}
+
+
+def deploy_stack(cloudformation: Any, name: str, template: Path, parameters: Mapping[str, str]) -> dict[str, str]:
+    """Create stack ``name`` or update it to ``template``; wait until done; return its outputs."""
+    from botocore.exceptions import ClientError
+
+    arguments = {
+        "StackName": name,
+        "TemplateBody": template.read_text(),
+        "Parameters": [{"ParameterKey": key, "ParameterValue": value} for key, value in parameters.items()],
+        "Tags": [{"Key": "platform-stack", "Value": name}],
+    }
+    if stack_outputs(cloudformation, name) is None:
+        print(f"[deploy] creating stack {name} (the first time takes 20-40 minutes: RDS and ElastiCache)")
+        cloudformation.create_stack(OnFailure="DELETE", **arguments)
+        cloudformation.get_waiter("stack_create_complete").wait(StackName=name, WaiterConfig=STACK_WAIT)
+    else:
+        print(f"[deploy] updating stack {name}")
+        try:
+            cloudformation.update_stack(**arguments)
+        except ClientError as exc:
+            if NO_UPDATES not in str(exc):
+                raise
+            print(f"[deploy] stack {name} is up to date")
+        else:
+            cloudformation.get_waiter("stack_update_complete").wait(StackName=name, WaiterConfig=STACK_WAIT)
+    return stack_outputs(cloudformation, name) or {}
+
+
+def deploy_options(environ: Mapping[str, str]) -> dict[str, str]:
+    """The deploy's optional settings from the environment (empty ones left out)."""
+    names = ("ALERT_EMAIL", "SES_SENDER", "SES_RECIPIENTS", "INSIGHTS_MODEL_ID")
+    return {name: environ[name] for name in names if environ.get(name)}
+
+
+def public_db_cidr(environ: Mapping[str, str]) -> str:
+    """Who may reach the public MySQL: ``PUBLIC_DB_CIDR``, or this machine's public address."""
+    if environ.get("PUBLIC_DB_CIDR"):
+        return environ["PUBLIC_DB_CIDR"]
+    with urllib.request.urlopen("https://checkip.amazonaws.com", timeout=10) as answer:
+        return answer.read().decode().strip() + "/32"
+
+
+def platform_parameters(stage: str, options: Mapping[str, str], cidr: str) -> dict[str, str]:
+    return {
+        "Stage": stage,
+        "AppName": aws_stage.APP_NAME,
+        "PublicDbIngressCidr": cidr,
+        "AlertEmail": options.get("ALERT_EMAIL", ""),
+        "SesSender": options.get("SES_SENDER", ""),
+        "InsightsModelId": options.get("INSIGHTS_MODEL_ID", ""),
+    }
+
+
+def read_secrets(secretsmanager: Any, outputs: Mapping[str, str]) -> dict[str, dict[str, str]]:
+    arns = {"private_db": "PrivateDbSecretArn", "public_db": "PublicDbSecretArn", "redis": "RedisAuthSecretArn"}
+    return {
+        kind: json.loads(secretsmanager.get_secret_value(SecretId=outputs[output])["SecretString"])
+        for kind, output in arns.items()
+    }
+
+
+def write_parameters(ssm: Any, parameters: Mapping[str, str], key_arn: str) -> None:
+    """Write each parameter as a SecureString encrypted with the stack's key (the one the policies allow)."""
+    for name, value in parameters.items():
+        ssm.put_parameter(Name=name, Value=value, Type="SecureString", KeyId=key_arn, Overwrite=True)
+
+
+def deployed_rest_api(project_dir: Path, stage: str) -> dict[str, str]:
+    """``rest_api_id`` and ``rest_api_url`` of the stage, from what ``chalice deploy`` recorded."""
+    deployed = json.loads((project_dir / ".chalice" / "deployed" / f"{stage}.json").read_text())
+    for resource in deployed["resources"]:
+        if resource.get("resource_type") == "rest_api":
+            return {"rest_api_id": resource["rest_api_id"], "rest_api_url": resource["rest_api_url"]}
+    raise SystemExit(f".chalice/deployed/{stage}.json records no REST API; did chalice deploy succeed?")
+
+
+def invoke_migrate(lambda_client: Any, stage: str, source: str) -> dict[str, Any]:
+    """Run the ``migrate`` function for ``source`` and return its answer; a failure stops the deploy."""
+    answer = lambda_client.invoke(
+        FunctionName=aws_stage.function_name(stage, "migrate"),
+        InvocationType="RequestResponse",
+        Payload=json.dumps({"source": source}).encode(),
+    )
+    payload = json.loads(answer["Payload"].read() or b"null")
+    if answer.get("FunctionError"):
+        raise SystemExit(f"[deploy] migrate {source} failed: {json.dumps(payload)}")
+    return payload
+
+
+def chalice(*arguments: str, stage: str) -> None:
+    executable = Path(sys.executable).with_name("chalice")
+    env = {**os.environ, "CHALICE_STAGE": stage}
+    subprocess.run([str(executable), *arguments, "--stage", stage], cwd=PROJECT_DIR, env=env, check=True)
+
+
+def _refuse_emulator() -> None:
+    if os.environ.get("AWS_ENDPOINT_URL"):
+        raise SystemExit("AWS_ENDPOINT_URL is set (the local emulator?); unset it to deploy to AWS")
+    import boto3
+
+    if not boto3.session.Session().region_name:
+        raise SystemExit("no AWS region: export AWS_REGION=<region> (or set one in your AWS profile)")
+
+
+def deploy(stage: str) -> None:
+    _refuse_emulator()
+    cloudformation = _client("cloudformation")
+    platform_stack, access_stack = stack_names(stage)
+    options = deploy_options(os.environ)
+    parameters = platform_parameters(stage, options, public_db_cidr(os.environ))
+    outputs = deploy_stack(cloudformation, platform_stack, INFRA_DIR / "platform.yaml", parameters)
+
+    aws_stage.write_stage(PROJECT_DIR, stage, outputs, options)
+    print(f"[deploy] wrote stage {stage} into .chalice/config.json and .chalice/policy-{stage}-*.json")
+    secrets = read_secrets(_client("secretsmanager"), outputs)
+    write_parameters(_client("ssm"), aws_stage.ssm_parameters(outputs, secrets), outputs["PlatformKeyArn"])
+    print(f"[deploy] credentials in SSM under {outputs['ParameterPath']} (SecureString)")
+
+    chalice("deploy", stage=stage)
+    api = deployed_rest_api(PROJECT_DIR, stage)
+    access = deploy_stack(
+        cloudformation,
+        access_stack,
+        INFRA_DIR / "app-access.yaml",
+        {
+            "Stage": stage,
+            "AppName": aws_stage.APP_NAME,
+            "RestApiId": api["rest_api_id"],
+            "AsyncFailureQueueArn": outputs["AsyncFailureQueueArn"],
+        },
+    )
+    lambda_client = _client("lambda", read_timeout=900, retries={"max_attempts": 0})
+    for source in aws_stage.parameter_prefixes(outputs):
+        result = invoke_migrate(lambda_client, stage, source)
+        print(f"[deploy] schema of {source}: applied {result.get('applied') or 'nothing (up to date)'}")
+    print(
+        f"[deploy] done. API: {api['rest_api_url']}\n"
+        f"  key for write routes: aws apigateway get-api-key --api-key {access['ApiKeyId']} "
+        "--include-value --query value --output text"
+    )
+
+
+def empty_bucket(s3: Any, bucket: str) -> int:
+    """Delete every version and delete marker of ``bucket`` (a versioned bucket must be empty to be deleted)."""
+    deleted = 0
+    for page in s3.get_paginator("list_object_versions").paginate(Bucket=bucket):
+        objects = [
+            {"Key": item["Key"], "VersionId": item["VersionId"]}
+            for item in page.get("Versions", []) + page.get("DeleteMarkers", [])
+        ]
+        if objects:
+            s3.delete_objects(Bucket=bucket, Delete={"Objects": objects, "Quiet": True})
+            deleted += len(objects)
+    return deleted
+
+
+def delete_parameters(ssm: Any, path: str) -> int:
+    names = [
+        parameter["Name"]
+        for page in ssm.get_paginator("get_parameters_by_path").paginate(Path=path, Recursive=True)
+        for parameter in page["Parameters"]
+    ]
+    for start in range(0, len(names), 10):  # DeleteParameters takes at most 10 names
+        ssm.delete_parameters(Names=names[start : start + 10])
+    return len(names)
+
+
+def delete_stack(cloudformation: Any, name: str) -> None:
+    if stack_outputs(cloudformation, name) is None:
+        return
+    print(f"[teardown] deleting stack {name}")
+    cloudformation.delete_stack(StackName=name)
+    cloudformation.get_waiter("stack_delete_complete").wait(StackName=name, WaiterConfig=STACK_WAIT)
+
+
+def teardown(stage: str, confirmed: bool) -> None:
+    _refuse_emulator()
+    platform_stack, access_stack = stack_names(stage)
+    if not confirmed and input(f"Delete stage {stage} and ALL its data? Type the stage name: ").strip() != stage:
+        raise SystemExit("not confirmed; nothing deleted")
+    cloudformation = _client("cloudformation")
+    delete_stack(cloudformation, access_stack)
+    if (PROJECT_DIR / ".chalice" / "deployed" / f"{stage}.json").exists():
+        chalice("delete", stage=stage)
+    outputs = stack_outputs(cloudformation, platform_stack)
+    if outputs is None:
+        print(f"[teardown] stack {platform_stack} does not exist; nothing more to delete")
+        return
+    s3 = _client("s3")
+    for bucket in (outputs["DataBucketName"], outputs["ArchiveBucketName"]):
+        print(f"[teardown] emptied {bucket}: {empty_bucket(s3, bucket)} object versions")
+    print(f"[teardown] deleted {delete_parameters(_client('ssm'), outputs['ParameterPath'])} SSM parameters")
+    delete_stack(cloudformation, platform_stack)
+    print("[teardown] done; final snapshots of the two databases are kept (aws rds describe-db-snapshots)")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("command", choices=["deploy", "teardown"])
+    parser.add_argument("--stage", required=True, choices=["dev", "prod"])
+    parser.add_argument("--yes", action="store_true", help="teardown without asking")
+    args = parser.parse_args(argv)
+    if args.command == "deploy":
+        deploy(args.stage)
+    else:
+        teardown(args.stage, args.yes)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
