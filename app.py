@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from chalice import Chalice, Response
-from chalice.app import CloudWatchEvent, SNSEvent
+from chalice.app import CloudWatchEvent, S3Event, SNSEvent
 
-from chalicelib import analysis, exports, health_analysis, heroes, reports, status
+from chalicelib import analysis, exports, health_analysis, heroes, reports, status, uploads
 from chalicelib.config import deploy_setting
 from chalicelib.logs import log_invocation
 from chalicelib.web import json_route
@@ -120,3 +120,9 @@ def daily_analysis(event: CloudWatchEvent) -> dict:
 def on_pipeline_event(event: SNSEvent) -> dict:
     """Pipeline events (``ingest.completed``): a health file that loaded rows is analysed and reported once."""
     return health_analysis.handle_pipeline_message(event.message)
+
+
+@app.on_s3_event(bucket=deploy_setting("DATA_BUCKET", "platform-dev-data"), events=["s3:ObjectCreated:*"])
+def on_s3_upload(event: S3Event) -> dict:
+    """``raw/<dataset>/<path>.csv`` is ingested, ``exports/**.xlsx`` archived; the platform's outputs ignored."""
+    return uploads.handle_object_created(event.bucket, event.key)

@@ -1,0 +1,258 @@
+"""The datasets that ``raw/<dataset>/`` uploads are ingested into, each declared once.
+
+A declaration names the columns (type, required, range), the target table and its key, row rules that span
+columns, references to other tables, and how valid rows are written. Validation, loading and reporting in
+:mod:`chalicelib.ingest` are generic over these declarations: adding a dataset is adding one here.
+
+Validation decisions (documented in the README):
+
+- values are trimmed; an empty required value is ``missing_<field>``, an empty optional one is NULL;
+- integers accept an integral decimal (``72.0`` -> 72), anything else that is not an integer is
+  ``invalid_<field>``; decimals are rounded half-up to the column's scale after the range check;
+- timestamps are ISO 8601 (``2025-09-17T11:59:16.801681Z``, with an offset, or ``2020-06-20 13:09:07``); a
+  timestamp without an offset is UTC; all are stored and written out in UTC;
+- a row gets one reason: the first failed check, in column order, then references, then the row rules.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from typing import Any
+
+_INTEGER = re.compile(r"[+-]?\d+(?:\.0*)?")
+_DECIMAL = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)")
+_DATE_ONLY = re.compile(r"\d{4}-?\d{2}-?\d{2}")
+UINT32_MAX = 4294967295
+INT32_MAX = 2147483647
+
+
+class RowRejected(Exception):
+    """A row fails validation; ``reason`` is what the rejected CSV and the manifest report."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+@dataclass(frozen=True)
+class Column:
+    """One CSV column and the table column of the same name.
+
+    ``kind`` is ``int``, ``decimal`` (with ``scale`` places), ``text`` (``max_length`` characters) or
+    ``timestamp``. ``minimum``/``maximum`` are inclusive and of the kind's Python type.
+    """
+
+    name: str
+    kind: str
+    required: bool = True
+    minimum: Any = None
+    maximum: Any = None
+    max_length: int | None = None
+    scale: int = 0
+
+    def parse(self, raw: str) -> Any:
+        """The typed value of ``raw`` (None when empty and optional); raises :class:`RowRejected`."""
+        text = raw.strip()
+        if not text:
+            if self.required:
+                raise RowRejected(f"missing_{self.name}")
+            return None
+        value = _PARSERS[self.kind](self, text)
+        if value is None:
+            raise RowRejected(f"invalid_{self.name}")
+        if (self.minimum is not None and value < self.minimum) or (self.maximum is not None and value > self.maximum):
+            raise RowRejected(f"out_of_range_{self.name}")
+        if self.kind == "decimal":
+            value = value.quantize(Decimal(1).scaleb(-self.scale), rounding=ROUND_HALF_UP)
+        return value
+
+    def format(self, value: Any) -> str:
+        """``value`` as written to ``processed/``: timestamps ISO 8601 UTC with ``Z``, NULL as empty."""
+        if value is None:
+            return ""
+        if isinstance(value, datetime):
+            return value.isoformat() + "Z"
+        return str(value)
+
+
+def _parse_int(column: Column, text: str) -> int | None:
+    if not _INTEGER.fullmatch(text):
+        return None
+    return int(text.split(".", 1)[0])
+
+
+def _parse_decimal(column: Column, text: str) -> Decimal | None:
+    if not _DECIMAL.fullmatch(text):
+        return None
+    try:
+        return Decimal(text)
+    except InvalidOperation:
+        return None
+
+
+def _parse_text(column: Column, text: str) -> str | None:
+    if column.max_length is not None and len(text) > column.max_length:
+        raise RowRejected(f"too_long_{column.name}")
+    return text
+
+
+def _parse_timestamp(column: Column, text: str) -> datetime | None:
+    """ISO 8601 or ``YYYY-MM-DD HH:MM:SS[.ffffff]``; a date without a time is not a timestamp."""
+    if _DATE_ONLY.fullmatch(text):
+        return None
+    try:
+        value = datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    if value.tzinfo is not None:
+        try:
+            value = value.astimezone(UTC).replace(tzinfo=None)
+        except OverflowError:
+            raise RowRejected(f"out_of_range_{column.name}") from None
+    return value
+
+
+_PARSERS: dict[str, Callable[[Column, str], Any]] = {
+    "int": _parse_int,
+    "decimal": _parse_decimal,
+    "text": _parse_text,
+    "timestamp": _parse_timestamp,
+}
+
+
+@dataclass(frozen=True)
+class Reference:
+    """``column`` must name an existing row of ``table`` (by ``key``), else the row is ``reason``.
+
+    ``value`` is the referenced column the writer needs (e.g. a product's price)."""
+
+    column: str
+    table: str
+    key: str
+    value: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """A declared dataset: ``columns`` in their canonical order, the ``table`` it loads into, its ``key``.
+
+    ``writer`` names how rows are written (:mod:`chalicelib.loaders`): ``append``, ``upsert`` (rows with
+    the key replace that row, rows without it are appended; ``on_update`` are extra assignments then), or
+    a dataset's own writer such as ``orders`` for a file that spans several tables.
+    """
+
+    name: str
+    columns: tuple[Column, ...]
+    table: str
+    key: tuple[str, ...] = ()
+    writer: str = "append"
+    on_update: tuple[str, ...] = ()
+    references: tuple[Reference, ...] = ()
+    row_rules: tuple[Callable[[Mapping[str, Any]], str | None], ...] = ()
+    after_load: Callable[[], None] | None = None
+    column_names: tuple[str, ...] = field(init=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "column_names", tuple(c.name for c in self.columns))
+
+    @property
+    def required_columns(self) -> set[str]:
+        return {c.name for c in self.columns if c.required}
+
+
+def validate_row(
+    dataset: Dataset,
+    positions: Sequence[int | None],
+    fields: Sequence[str],
+    references: Mapping[str, Mapping[Any, Any]],
+) -> dict[str, Any]:
+    """The typed row of ``fields`` (CSV fields in the file's header order), or :class:`RowRejected`.
+
+    ``positions[i]`` is where the dataset's i-th column sits in the file (None: the file lacks that optional
+    column). ``references`` maps a reference's column to the referenced keys.
+    """
+    row: dict[str, Any] = {}
+    for column, position in zip(dataset.columns, positions, strict=True):
+        row[column.name] = column.parse(fields[position] if position is not None else "")
+    for reference in dataset.references:
+        value = row[reference.column]
+        if value is not None and value not in references[reference.column]:
+            raise RowRejected(reference.reason)
+    for rule in dataset.row_rules:
+        reason = rule(row)
+        if reason:
+            raise RowRejected(reason)
+    return row
+
+
+def _diastolic_not_above_systolic(row: Mapping[str, Any]) -> str | None:
+    return "diastolic_above_systolic" if row["diastolic_bp"] > row["systolic_bp"] else None
+
+
+def _invalidate_hero_cache() -> None:
+    """Cached heroes may be stale once a file changed any of them; the hero cache drops them all."""
+    from chalicelib.hero_cache import invalidate_all_heroes
+
+    invalidate_all_heroes()
+
+
+_HERO_TEXT = {"kind": "text", "max_length": 20}
+# MySQL TIMESTAMP's range (the `order` table's column)
+_TIMESTAMP_MIN = datetime(1970, 1, 1, 0, 0, 1)
+_TIMESTAMP_MAX = datetime(2038, 1, 19, 3, 14, 7)
+
+DATASETS: dict[str, Dataset] = {
+    dataset.name: dataset
+    for dataset in (
+        Dataset(
+            name="superheroes",
+            columns=(
+                Column("id", "int", required=False, minimum=1, maximum=UINT32_MAX),
+                Column("name", **_HERO_TEXT),
+                Column("hero", **_HERO_TEXT),
+                Column("power", **_HERO_TEXT),
+                Column("xp", "int", minimum=0, maximum=UINT32_MAX),
+                Column("color", **_HERO_TEXT),
+            ),
+            table="superheroes",
+            key=("id",),
+            writer="upsert",
+            on_update=("version = version + 1",),
+            after_load=_invalidate_hero_cache,
+        ),
+        Dataset(
+            name="health",
+            columns=(
+                Column("event_time", "timestamp", minimum=datetime(1000, 1, 1)),
+                Column("user_id", "text", max_length=64),
+                Column("heart_rate", "int", minimum=50, maximum=180),
+                Column("spo2", "int", minimum=90, maximum=100),
+                Column("steps", "int", minimum=0, maximum=50000),
+                Column("temp_c", "decimal", minimum=Decimal("35.0"), maximum=Decimal("40.0"), scale=1),
+                Column("systolic_bp", "int", minimum=90, maximum=180),
+                Column("diastolic_bp", "int", minimum=60, maximum=120),
+            ),
+            table="health_metrics",
+            row_rules=(_diastolic_not_above_systolic,),
+        ),
+        Dataset(
+            name="orders",
+            columns=(
+                Column("order_number", "int", minimum=1, maximum=INT32_MAX),
+                Column("order_date_time", "timestamp", minimum=_TIMESTAMP_MIN, maximum=_TIMESTAMP_MAX),
+                Column("order_item_number", "int", minimum=1, maximum=INT32_MAX),
+                Column("product_id", "int", minimum=1, maximum=INT32_MAX),
+                Column("quantity", "int", minimum=1, maximum=1000),
+            ),
+            table="order_item",
+            key=("order_number", "order_item_number"),
+            writer="orders",
+            references=(Reference("product_id", "product", "id", "price", "unknown_product"),),
+        ),
+    )
+}

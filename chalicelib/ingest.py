@@ -1,0 +1,332 @@
+"""Ingest a CSV upload ``raw/<dataset>/<path>.csv`` of the data bucket into MySQL, exactly once.
+
+One pass over the object, as a stream: each row is validated against the dataset's declaration
+(:mod:`chalicelib.datasets`), valid rows go to ``processed/<dataset>/<path>.csv`` and, in batches, into MySQL;
+rejected rows go to ``rejected/<dataset>/<path>.csv`` with their ``reject_reason``. Then
+``manifests/<dataset>/<path>.json`` and an ``ingest.completed`` event on ``EVENTS_TOPIC_ARN``.
+
+Exactly once: all of a file's rows and its ledger row (:mod:`chalicelib.ledger`) commit in one transaction,
+after the outputs are complete. A crash before the commit leaves nothing loaded, and the redelivery loads
+the file; a crash after it leaves the ledger row without ``completed_at``, and the redelivery only writes the
+manifest and publishes the event. A delivery of bytes already ingested under the key reports ``duplicate``
+with the first ingest's counts and loads nothing.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from chalicelib import aws, ledger, loaders, storage
+from chalicelib.config import get_settings
+from chalicelib.datasets import DATASETS, Dataset, RowRejected, validate_row
+from chalicelib.db import get_database
+from chalicelib.logs import log_event
+
+BATCH_ROWS = 5000
+CSV_CONTENT_TYPE = "text/csv; charset=utf-8"
+EVENT_TYPE = "ingest.completed"
+
+
+class FileRejected(Exception):
+    """The whole file cannot be ingested (``reason``); nothing of it is loaded."""
+
+    def __init__(self, reason: str, detail: str) -> None:
+        super().__init__(f"{reason}: {detail}")
+        self.reason, self.detail = reason, detail
+
+
+@dataclass(frozen=True)
+class Upload:
+    """The keys of one upload ``raw/<dataset>/<path>.csv`` and of its outputs."""
+
+    bucket: str
+    key: str
+    dataset: str
+    path: str
+
+    @classmethod
+    def parse(cls, bucket: str, key: str) -> Upload | None:
+        """None unless ``key`` is ``raw/<dataset>/<path>.csv`` (any depth under the dataset)."""
+        parts = key.split("/", 2)
+        if len(parts) != 3 or parts[0] != "raw" or not parts[1] or not parts[2].lower().endswith(".csv"):
+            return None
+        path = parts[2][: -len(".csv")]
+        return cls(bucket, key, parts[1], path) if path and not path.endswith("/") else None
+
+    def output(self, kind: str, suffix: str) -> str:
+        return f"{kind}/{self.dataset}/{self.path}{suffix}"
+
+    @property
+    def manifest_key(self) -> str:
+        return self.output("manifests", ".json")
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def ingest_object(bucket: str, key: str, *, batch_rows: int = BATCH_ROWS) -> dict[str, Any]:
+    """Ingest ``raw/<dataset>/<path>.csv`` and return its summary (status, counts, manifest key).
+
+    Example: ``ingest_object("platform-local-data", "raw/health/2025/09/readings.csv")``.
+    Raises on infrastructure failures (MySQL, S3) after undoing its partial work, so that the event is
+    delivered again.
+    """
+    upload = Upload.parse(bucket, key)
+    if upload is None:
+        raise ValueError(f"not an upload to ingest: {key!r}")
+    meta = storage.head(bucket, key)
+    etag = meta["ETag"].strip('"')
+    seen = ledger.find_by_etag(bucket, key, etag)
+    if seen is not None:
+        return _redelivered(upload, seen)
+    manifest = _new_manifest(upload, meta, etag)
+    reader = storage.ObjectReader(bucket, key, meta.get("VersionId"))
+    try:
+        _ingest(upload, reader, manifest, batch_rows)
+    except ledger.AlreadyIngested:
+        seen = ledger.find_by_content(bucket, key, manifest["sha256"])
+        if seen is None:  # the other delivery's transaction rolled back after all
+            raise
+        return _redelivered(upload, seen)
+    finally:
+        reader.close()
+    return _complete(upload, manifest)
+
+
+def _new_manifest(upload: Upload, meta: dict[str, Any], etag: str) -> dict[str, Any]:
+    return {
+        "dataset": upload.dataset,
+        "status": None,
+        "source": {
+            "bucket": upload.bucket,
+            "key": upload.key,
+            "version_id": meta.get("VersionId"),
+            "etag": etag,
+            "size": meta.get("ContentLength"),
+            "content_type": meta.get("ContentType"),
+            "last_modified": meta.get("LastModified"),
+        },
+        "sha256": None,
+        "counts": {"input": 0, "loaded": 0, "rejected": 0},
+        "reasons": {},
+        "outputs": {"processed": None, "rejected": None},
+        "started_at": _now(),
+    }
+
+
+class _Outputs:
+    """The processed and rejected CSVs of one upload, written as the rows stream by."""
+
+    def __init__(self, upload: Upload, dataset: Dataset, header: list[str]) -> None:
+        self.processed = storage.PartWriter(upload.bucket, upload.output("processed", ".csv"), CSV_CONTENT_TYPE)
+        self.rejected = storage.PartWriter(upload.bucket, upload.output("rejected", ".csv"), CSV_CONTENT_TYPE)
+        self.valid = csv.writer(self.processed, lineterminator="\n")
+        self.invalid = csv.writer(self.rejected, lineterminator="\n")
+        self.width = len(header)
+        self.valid.writerow(dataset.column_names)
+        self.invalid.writerow([*header, "reject_reason"])
+
+    def reject(self, fields: list[str], reason: str) -> None:
+        padded = fields + [""] * (self.width - len(fields))
+        self.invalid.writerow([*padded, reason])
+
+    def complete(self, manifest: dict[str, Any]) -> None:
+        self.processed.complete()
+        manifest["outputs"]["processed"] = self.processed.key
+        if manifest["counts"]["rejected"]:
+            self.rejected.complete()
+            manifest["outputs"]["rejected"] = self.rejected.key
+        else:  # an earlier version of the file may have left one
+            storage.delete(self.rejected.bucket, self.rejected.key)
+
+    def abort(self) -> None:
+        self.processed.abort()
+        self.rejected.abort()
+
+
+def _ingest(upload: Upload, reader: storage.ObjectReader, manifest: dict[str, Any], batch_rows: int) -> None:
+    """Load the rows and record the ledger row in one transaction, or record a whole-file rejection."""
+    outputs: _Outputs | None = None
+    try:
+        with get_database().transaction(dicts=False) as cursor:
+            outputs = _load_rows(upload, reader, manifest, cursor, batch_rows)
+            manifest["status"] = "loaded"
+            ledger.record(cursor, manifest)
+            outputs.complete(manifest)
+    except FileRejected as rejection:  # raised before any output exists
+        reader.drain()
+        manifest.update(
+            status="rejected",
+            reason=rejection.reason,
+            detail=rejection.detail,
+            sha256=reader.sha256,
+            counts={"input": 0, "loaded": 0, "rejected": 0},
+            reasons={},
+        )
+        with get_database().transaction(dicts=False) as cursor:
+            ledger.record(cursor, manifest)
+        for kind in ("processed", "rejected"):  # outputs of an earlier version of the file are not this one's
+            storage.delete(upload.bucket, upload.output(kind, ".csv"))
+    except BaseException:
+        if outputs is not None:
+            outputs.abort()
+        raise
+
+
+def _header_positions(dataset: Dataset, header: list[str]) -> list[int | None]:
+    """Where each declared column is in the file; raises :class:`FileRejected` for a missing or wrong header.
+
+    Column names are matched trimmed and case-insensitively, in any order; optional columns may be absent."""
+    names = [name.strip().lower() for name in header]
+    expected = ",".join(dataset.column_names)
+    if not set(names) & set(dataset.column_names):
+        raise FileRejected("missing_header", f"the first row is not a header; expected {expected}")
+    problems = []
+    if unknown := [n for n in names if n not in dataset.column_names]:
+        problems.append(f"unknown columns {unknown}")
+    if missing := sorted(dataset.required_columns - set(names)):
+        problems.append(f"missing columns {missing}")
+    if repeated := sorted(n for n, count in Counter(names).items() if count > 1):
+        problems.append(f"repeated columns {repeated}")
+    if problems:
+        raise FileRejected("wrong_header", f"{'; '.join(problems)}; expected {expected}")
+    return [names.index(c) if c in names else None for c in dataset.column_names]
+
+
+def _load_rows(
+    upload: Upload, reader: storage.ObjectReader, manifest: dict[str, Any], cursor: Any, batch_rows: int
+) -> _Outputs:
+    dataset = DATASETS.get(upload.dataset)
+    if dataset is None:
+        raise FileRejected("unknown_dataset", f"{upload.dataset!r} is not one of {sorted(DATASETS)}")
+    rows = (fields for fields in csv.reader(reader.lines()) if fields)  # blank lines are not rows
+    outputs: _Outputs | None = None
+    try:
+        header = next(rows, None)
+        if header is None:
+            raise FileRejected("empty_file", "the file has no header and no rows")
+        positions = _header_positions(dataset, header)
+        references = loaders.load_references(cursor, dataset)
+        outputs = _Outputs(upload, dataset, header)
+        reasons = _stream_rows(dataset, rows, positions, references, outputs, cursor, manifest["counts"], batch_rows)
+    except BaseException as exc:
+        if outputs is not None:
+            outputs.abort()
+        if isinstance(exc, UnicodeDecodeError):
+            detail = f"not UTF-8 within the first {reader.bytes_read} bytes: {exc.reason}"
+            raise FileRejected("not_utf8", detail) from None
+        if isinstance(exc, csv.Error):
+            raise FileRejected("malformed_csv", str(exc)) from None
+        raise
+    counts = manifest["counts"]
+    counts["rejected"] = sum(reasons.values())
+    counts["loaded"] = counts["input"] - counts["rejected"]
+    manifest["reasons"] = dict(sorted(reasons.items()))
+    manifest["sha256"] = reader.sha256
+    return outputs
+
+
+def _stream_rows(
+    dataset: Dataset,
+    rows: Iterator[list[str]],
+    positions: list[int | None],
+    references: dict[str, dict[Any, Any]],
+    outputs: _Outputs,
+    cursor: Any,
+    counts: dict[str, int],
+    batch_rows: int,
+) -> Counter[str]:
+    """Validate each row, write it to its output and the valid ones to MySQL in batches; the reasons."""
+    reasons: Counter[str] = Counter()
+    width = outputs.width
+    batch: list[dict[str, Any]] = []
+    for fields in rows:
+        counts["input"] += 1
+        try:
+            if len(fields) != width:
+                raise RowRejected("wrong_column_count")
+            row = validate_row(dataset, positions, fields, references)
+        except RowRejected as rejected:
+            reasons[rejected.reason] += 1
+            outputs.reject(fields, rejected.reason)
+            continue
+        outputs.valid.writerow([c.format(row[c.name]) for c in dataset.columns])
+        batch.append(row)
+        if len(batch) >= batch_rows:
+            loaders.write_rows(cursor, dataset, batch, references)
+            batch.clear()
+    loaders.write_rows(cursor, dataset, batch, references)
+    return reasons
+
+
+def _complete(upload: Upload, manifest: dict[str, Any]) -> dict[str, Any]:
+    """After the commit: the manifest, the dataset's after-load step, the event; then the ledger says done.
+
+    Each step may be repeated by a redelivery when the function dies between them."""
+    manifest["finished_at"] = manifest.get("finished_at") or _now()
+    storage.put_json(upload.bucket, upload.manifest_key, manifest)
+    dataset = DATASETS.get(upload.dataset)
+    if manifest["status"] == "loaded" and manifest["counts"]["loaded"] and dataset and dataset.after_load:
+        dataset.after_load()
+    _publish(upload, manifest["status"], manifest["counts"])
+    ledger.mark_completed(manifest)
+    return _summary(upload, manifest, manifest["status"])
+
+
+def _redelivered(upload: Upload, seen: ledger.Entry) -> dict[str, Any]:
+    """A delivery of bytes already recorded: finish what a crash interrupted, or report a duplicate."""
+    if not seen.completed:
+        return _complete(upload, seen.manifest)
+    manifest = {
+        **seen.manifest,
+        "status": "duplicate",
+        "original": {k: seen.manifest.get(k) for k in ("status", "started_at", "finished_at")},
+        "duplicate_delivered_at": _now(),
+    }
+    storage.put_json(upload.bucket, upload.manifest_key, manifest)
+    _publish(upload, "duplicate", manifest["counts"])
+    return _summary(upload, manifest, "duplicate")
+
+
+def _publish(upload: Upload, status: str, counts: dict[str, int]) -> None:
+    message = {
+        "type": EVENT_TYPE,
+        "dataset": upload.dataset,
+        "bucket": upload.bucket,
+        "source_key": upload.key,
+        "manifest_key": upload.manifest_key,
+        "processed_key": upload.output("processed", ".csv"),
+        "status": status,
+        "counts": counts,
+    }
+    aws.client("sns").publish(
+        TopicArn=get_settings().require("EVENTS_TOPIC_ARN"),
+        Message=json.dumps(message),
+        MessageAttributes={
+            "event_type": {"DataType": "String", "StringValue": EVENT_TYPE},
+            "dataset": {"DataType": "String", "StringValue": upload.dataset},
+        },
+    )
+
+
+def _summary(upload: Upload, manifest: dict[str, Any], status: str) -> dict[str, Any]:
+    summary = {
+        "action": "ingested",
+        "dataset": upload.dataset,
+        "key": upload.key,
+        "status": status,
+        "counts": manifest["counts"],
+        "reasons": manifest["reasons"],
+        "manifest_key": upload.manifest_key,
+    }
+    if manifest.get("reason"):
+        summary["reason"] = manifest["reason"]
+    log_event("ingest finished", **summary)
+    return summary

@@ -1,0 +1,173 @@
+"""S3 access: stream an object's lines in, stream outputs out in parts, small JSON objects, the archive copy.
+
+Memory stays flat in the size of the object: reading holds one chunk and one line, writing one part.
+"""
+
+from __future__ import annotations
+
+import codecs
+import hashlib
+import io
+import json
+from collections.abc import Iterator
+from typing import Any
+
+from chalicelib import aws
+from chalicelib.logs import log_event
+
+READ_CHUNK_BYTES = 1024 * 1024
+PART_BYTES = 8 * 1024 * 1024  # S3's minimum part is 5 MiB; two writers hold at most one part each
+COPY_OBJECT_MAX_BYTES = 5 * 1024**3  # copy_object's limit; larger objects need a multipart (managed) copy
+
+
+def head(bucket: str, key: str) -> dict[str, Any]:
+    """``head_object`` of ``bucket``/``key``."""
+    return aws.client("s3").head_object(Bucket=bucket, Key=key)
+
+
+class ObjectReader:
+    """The lines of an S3 object decoded as strict UTF-8 (a leading BOM dropped), read as a stream.
+
+    The SHA-256 of the bytes read is kept as they pass; :meth:`drain` reads the rest so that
+    :attr:`sha256` covers the whole object even when the caller stopped early.
+    """
+
+    def __init__(self, bucket: str, key: str, version_id: str | None = None) -> None:
+        extra = {"VersionId": version_id} if version_id else {}
+        self._body = aws.client("s3").get_object(Bucket=bucket, Key=key, **extra)["Body"]
+        self._digest = hashlib.sha256()
+        self._chunks = self._body.iter_chunks(READ_CHUNK_BYTES)
+        self.bytes_read = 0
+
+    def _next_chunk(self) -> bytes | None:
+        chunk = next(self._chunks, None)
+        if chunk is not None:
+            self._digest.update(chunk)
+            self.bytes_read += len(chunk)
+        return chunk
+
+    def lines(self) -> Iterator[str]:
+        """Lines with their endings (``\\n`` or ``\\r\\n``), as :mod:`csv` wants them for quoted newlines.
+
+        Raises :class:`UnicodeDecodeError` at the first byte sequence that is not UTF-8."""
+        decoder = codecs.getincrementaldecoder("utf-8-sig")("strict")
+        pending = ""
+        while (chunk := self._next_chunk()) is not None:
+            text = pending + decoder.decode(chunk)
+            start = 0
+            while (end := text.find("\n", start)) != -1:
+                yield text[start : end + 1]
+                start = end + 1
+            pending = text[start:]
+        pending += decoder.decode(b"", final=True)
+        if pending:
+            yield pending
+
+    def drain(self) -> None:
+        while self._next_chunk() is not None:
+            pass
+
+    @property
+    def sha256(self) -> str:
+        return self._digest.hexdigest()
+
+    def close(self) -> None:
+        self._body.close()
+
+
+class PartWriter(io.TextIOBase):
+    """A text file that becomes the S3 object ``bucket``/``key``: parts of ``part_bytes`` are uploaded as
+    they fill (a multipart upload, started on the first full part); :meth:`complete` publishes the object,
+    :meth:`abort` drops what was uploaded. Nothing is visible under the key before :meth:`complete`."""
+
+    def __init__(self, bucket: str, key: str, content_type: str, part_bytes: int = PART_BYTES) -> None:
+        self.bucket, self.key, self.content_type, self.part_bytes = bucket, key, content_type, part_bytes
+        self._buffer = bytearray()
+        self._upload_id: str | None = None
+        self._parts: list[dict[str, Any]] = []
+
+    def write(self, text: str) -> int:
+        self._buffer += text.encode("utf-8")
+        if len(self._buffer) >= self.part_bytes:
+            self._upload_part()
+        return len(text)
+
+    def _upload_part(self) -> None:
+        s3 = aws.client("s3")
+        if self._upload_id is None:
+            self._upload_id = s3.create_multipart_upload(
+                Bucket=self.bucket, Key=self.key, ContentType=self.content_type
+            )["UploadId"]
+        number = len(self._parts) + 1
+        answer = s3.upload_part(
+            Bucket=self.bucket, Key=self.key, UploadId=self._upload_id, PartNumber=number, Body=bytes(self._buffer)
+        )
+        self._parts.append({"PartNumber": number, "ETag": answer["ETag"]})
+        self._buffer.clear()
+
+    def complete(self) -> None:
+        s3 = aws.client("s3")
+        if self._upload_id is None:
+            s3.put_object(Bucket=self.bucket, Key=self.key, Body=bytes(self._buffer), ContentType=self.content_type)
+        else:
+            if self._buffer:
+                self._upload_part()
+            s3.complete_multipart_upload(
+                Bucket=self.bucket, Key=self.key, UploadId=self._upload_id, MultipartUpload={"Parts": self._parts}
+            )
+            self._upload_id = None
+        self._buffer.clear()
+
+    def abort(self) -> None:
+        """Drop the parts uploaded so far (best effort: a lifecycle rule cleans up what a crash leaves)."""
+        self._buffer.clear()
+        if self._upload_id is not None:
+            upload_id, self._upload_id = self._upload_id, None
+            try:
+                aws.client("s3").abort_multipart_upload(Bucket=self.bucket, Key=self.key, UploadId=upload_id)
+            except Exception as exc:  # the failure being handled matters more than this cleanup's
+                log_event("multipart upload not aborted", key=self.key, error=str(exc))
+
+
+def put_json(bucket: str, key: str, document: Any) -> None:
+    body = json.dumps(document, indent=2, sort_keys=True, default=str).encode("utf-8")
+    aws.client("s3").put_object(Bucket=bucket, Key=key, Body=body, ContentType="application/json")
+
+
+def delete(bucket: str, key: str) -> None:
+    aws.client("s3").delete_object(Bucket=bucket, Key=key)
+
+
+def archive_copy(
+    source_bucket: str, key: str, archive_bucket: str, multipart_threshold: int = COPY_OBJECT_MAX_BYTES
+) -> dict[str, Any]:
+    """Copy ``key`` to ``archive_bucket`` under the same key, server-side, keeping its content type and
+    metadata. ``copy_object`` up to 5 GB; above ``multipart_threshold`` boto3's managed (multipart) copy,
+    which is told the content type and metadata explicitly because a multipart copy does not carry them."""
+    s3 = aws.client("s3")
+    source = s3.head_object(Bucket=source_bucket, Key=key)
+    copy_source = {"Bucket": source_bucket, "Key": key}
+    if "VersionId" in source:
+        copy_source["VersionId"] = source["VersionId"]
+    if source["ContentLength"] <= multipart_threshold:
+        s3.copy_object(Bucket=archive_bucket, Key=key, CopySource=copy_source, MetadataDirective="COPY")
+        method = "copy_object"
+    else:
+        from boto3.s3.transfer import TransferConfig
+
+        extra = {"ContentType": source.get("ContentType", "binary/octet-stream"), "Metadata": source["Metadata"]}
+        s3.copy(
+            copy_source,
+            archive_bucket,
+            key,
+            ExtraArgs=extra,
+            Config=TransferConfig(multipart_threshold=multipart_threshold),
+        )
+        method = "managed_copy"
+    return {
+        "action": "archived",
+        "key": key,
+        "archive_bucket": archive_bucket,
+        "bytes": source["ContentLength"],
+        "method": method,
+    }

@@ -1,0 +1,35 @@
+"""What an object created in the data bucket sets off: ingest a CSV under ``raw/``, archive a workbook under
+``exports/``, nothing for the platform's own outputs (which would otherwise trigger the handler again)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from chalicelib import ingest, storage
+from chalicelib.config import get_settings
+from chalicelib.logs import log_event
+
+OWN_OUTPUTS = ("processed/", "rejected/", "manifests/", "analysis/")
+
+
+def _ignored(bucket: str, key: str, why: str) -> dict[str, Any]:
+    log_event("upload ignored", bucket=bucket, key=key, why=why)
+    return {"action": "ignored", "key": key, "why": why}
+
+
+def handle_object_created(bucket: str, key: str) -> dict[str, Any]:
+    """Route one ``ObjectCreated`` of ``bucket``/``key`` (already URL-decoded) and return what was done.
+
+    Example: ``handle_object_created("platform-local-data", "raw/health/2025/readings.csv")``.
+    """
+    if key.startswith(OWN_OUTPUTS):
+        return _ignored(bucket, key, "an output of this platform")
+    if key.startswith("exports/"):
+        if not key.lower().endswith(".xlsx"):
+            return _ignored(bucket, key, "only .xlsx files under exports/ are archived")
+        result = storage.archive_copy(bucket, key, get_settings().require("ARCHIVE_BUCKET"))
+        log_event("export archived", **result)
+        return result
+    if ingest.Upload.parse(bucket, key) is not None:
+        return ingest.ingest_object(bucket, key)
+    return _ignored(bucket, key, "not raw/<dataset>/<path>.csv or exports/<path>.xlsx")

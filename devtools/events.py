@@ -1,0 +1,186 @@
+"""Local event delivery for ``make run``: what Lambda's event sources do in AWS, for the emulator.
+
+``chalice local`` serves HTTP only. This loop fills the gap for the app's S3 and SNS handlers, found
+generically in ``app.event_sources``:
+
+- each ``on_s3_event`` handler: the emulator's bucket notifies an SQS queue of the handler's events;
+- each ``on_sns_message`` handler: an SQS queue is subscribed to the handler's topic;
+
+then the queues are polled and each message is turned into the event Lambda would pass (the S3 event
+records as S3 sends them; SNS records built from the SNS envelope) and handed to the same handler function,
+in this process, within a fraction of a second. A handler that raises is retried like an asynchronous
+Lambda invocation (3 attempts, a few seconds apart) and then dropped with a log line.
+
+Run alone with ``python -m devtools.events`` (``make run`` starts it) or drive it from a test with
+:func:`setup_delivery` and :func:`deliver_pending`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import sys
+import threading
+import traceback
+from dataclasses import dataclass
+from typing import Any
+
+from chalice import Chalice
+from chalice.app import S3EventConfig, SNSEventConfig
+from chalice.local import LambdaContext
+
+from chalicelib import aws
+
+MAX_ATTEMPTS = 3
+RETRY_DELAY_SECONDS = 3
+VISIBILITY_TIMEOUT_SECONDS = 900  # a handler may run as long as a Lambda; a crashed process's message returns
+POLL_SECONDS = 0.2
+
+
+@dataclass(frozen=True)
+class Route:
+    """Messages of ``queue_url`` go to the handler ``handler`` as events of ``kind`` (``s3`` or ``sns``)."""
+
+    queue_url: str
+    handler: str
+    kind: str
+    subscription_arn: str = ""
+
+
+def _queue(sqs: Any, name: str) -> tuple[str, str]:
+    url = sqs.create_queue(
+        QueueName=f"local-delivery-{name}"[:80],
+        Attributes={"VisibilityTimeout": str(VISIBILITY_TIMEOUT_SECONDS)},
+    )["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    return url, arn
+
+
+def _topic_arn(sns: Any, topic: str) -> str:
+    """A handler's topic may be a name or an ARN (as in Chalice); a name is created if missing."""
+    return topic if topic.startswith("arn:") else sns.create_topic(Name=topic)["TopicArn"]
+
+
+def _subscribe(sns: Any, topic_arn: str, queue_arn: str) -> str:
+    """Subscribe the queue once, however often ``make run`` starts."""
+    paginator = sns.get_paginator("list_subscriptions_by_topic")
+    for page in paginator.paginate(TopicArn=topic_arn):
+        for subscription in page["Subscriptions"]:
+            if subscription["Endpoint"] == queue_arn:
+                return subscription["SubscriptionArn"]
+    return sns.subscribe(TopicArn=topic_arn, Protocol="sqs", Endpoint=queue_arn)["SubscriptionArn"]
+
+
+def setup_delivery(app: Chalice) -> list[Route]:
+    """Create the queues, bucket notifications and topic subscriptions for ``app``'s S3 and SNS handlers."""
+    sqs, s3, sns = aws.client("sqs"), aws.client("s3"), aws.client("sns")
+    routes: list[Route] = []
+    notifications: dict[str, list[dict[str, Any]]] = {}
+    for source in app.event_sources:
+        if isinstance(source, S3EventConfig):
+            url, arn = _queue(sqs, f"s3-{source.name}")
+            rules = [{"Name": n, "Value": v} for n, v in (("prefix", source.prefix), ("suffix", source.suffix)) if v]
+            config: dict[str, Any] = {"QueueArn": arn, "Events": list(source.events)}
+            if rules:
+                config["Filter"] = {"Key": {"FilterRules": rules}}
+            notifications.setdefault(source.bucket, []).append(config)
+            routes.append(Route(url, source.name, "s3"))
+        elif isinstance(source, SNSEventConfig):
+            url, arn = _queue(sqs, f"sns-{source.name}")
+            subscription = _subscribe(sns, _topic_arn(sns, source.topic), arn)
+            routes.append(Route(url, source.name, "sns", subscription))
+    for bucket, configs in notifications.items():
+        s3.put_bucket_notification_configuration(
+            Bucket=bucket, NotificationConfiguration={"QueueConfigurations": configs}
+        )
+    return routes
+
+
+def sns_event(envelope: dict[str, Any], subscription_arn: str) -> dict[str, Any]:
+    """The Lambda event of an SNS notification, from the envelope SNS delivers to an SQS queue."""
+    return {
+        "Records": [
+            {
+                "EventSource": "aws:sns",
+                "EventVersion": "1.0",
+                "EventSubscriptionArn": subscription_arn,
+                "Sns": {
+                    "Type": envelope.get("Type", "Notification"),
+                    "MessageId": envelope.get("MessageId"),
+                    "TopicArn": envelope.get("TopicArn"),
+                    "Subject": envelope.get("Subject"),
+                    "Message": envelope.get("Message"),
+                    "Timestamp": envelope.get("Timestamp"),
+                    "SignatureVersion": envelope.get("SignatureVersion"),
+                    "Signature": envelope.get("Signature"),
+                    "SigningCertUrl": envelope.get("SigningCertURL"),
+                    "UnsubscribeUrl": envelope.get("UnsubscribeURL"),
+                    "MessageAttributes": envelope.get("MessageAttributes", {}),
+                },
+            }
+        ]
+    }
+
+
+def _event(route: Route, body: str) -> dict[str, Any] | None:
+    message = json.loads(body)
+    if route.kind == "sns":
+        return sns_event(message, route.subscription_arn)
+    return message if message.get("Records") else None  # None: the s3:TestEvent of a new configuration
+
+
+def deliver_pending(app: Chalice, routes: list[Route]) -> int:
+    """Hand every message waiting in the routes' queues to its handler once; returns how many were handled."""
+    sqs = aws.client("sqs")
+    handled = 0
+    for route in routes:
+        answer = sqs.receive_message(
+            QueueUrl=route.queue_url, MaxNumberOfMessages=10, AttributeNames=["ApproximateReceiveCount"]
+        )
+        for message in answer.get("Messages", []):
+            event = _event(route, message["Body"])
+            if event is not None and not _invoke(app, route, event, message):
+                continue
+            sqs.delete_message(QueueUrl=route.queue_url, ReceiptHandle=message["ReceiptHandle"])
+            handled += 1
+    return handled
+
+
+def _invoke(app: Chalice, route: Route, event: dict[str, Any], message: dict[str, Any]) -> bool:
+    """Run the handler; False when it failed and the message should come back for another attempt."""
+    try:
+        app.handler_map[route.handler](event, LambdaContext(route.handler, memory_size=512))
+        return True
+    except Exception:
+        attempt = int(message["Attributes"]["ApproximateReceiveCount"])
+        print(f"[events] {route.handler} failed (attempt {attempt} of {MAX_ATTEMPTS}):", file=sys.stderr)
+        traceback.print_exc()
+        if attempt >= MAX_ATTEMPTS:
+            print(f"[events] {route.handler}: event dropped after {attempt} attempts", file=sys.stderr)
+            return True
+        aws.client("sqs").change_message_visibility(
+            QueueUrl=route.queue_url, ReceiptHandle=message["ReceiptHandle"], VisibilityTimeout=RETRY_DELAY_SECONDS
+        )
+        return False
+
+
+def serve(app: Chalice, stop: threading.Event | None = None, poll_seconds: float = POLL_SECONDS) -> None:
+    """Set up delivery for ``app`` and deliver until ``stop`` is set (forever without one)."""
+    routes = setup_delivery(app)
+    print(f"[events] delivering to {', '.join(sorted(r.handler for r in routes)) or 'no handlers'}")
+    stop = stop or threading.Event()
+    while not stop.is_set():
+        if not deliver_pending(app, routes):
+            stop.wait(poll_seconds)
+
+
+def main() -> int:
+    from app import app
+
+    with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C in make run reaches this process group too
+        serve(app)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
