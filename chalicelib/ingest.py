@@ -2,7 +2,8 @@
 
 One pass over the object, as a stream: each row is validated against the dataset's declaration
 (:mod:`chalicelib.datasets`), valid rows go to ``processed/<dataset>/<path>.csv`` and, in batches, into MySQL;
-rejected rows go to ``rejected/<dataset>/<path>.csv`` with their ``reject_reason``. Then
+rejected rows go to ``rejected/<dataset>/<path>.csv`` as uploaded, after a first column ``reject_reason`` (first, so
+that it stays in place for a row with more fields than the header). Then
 ``manifests/<dataset>/<path>.json`` and an ``ingest.completed`` event on ``EVENTS_TOPIC_ARN``.
 
 Exactly once: all of a file's rows and its ledger row (:mod:`chalicelib.ledger`) commit in one transaction,
@@ -131,11 +132,10 @@ class _Outputs:
         self.invalid = csv.writer(self.rejected, lineterminator="\n")
         self.width = len(header)
         self.valid.writerow(dataset.column_names)
-        self.invalid.writerow([*header, "reject_reason"])
+        self.invalid.writerow(["reject_reason", *header])
 
     def reject(self, fields: list[str], reason: str) -> None:
-        padded = fields + [""] * (self.width - len(fields))
-        self.invalid.writerow([*padded, reason])
+        self.invalid.writerow([reason, *fields])
 
     def complete(self, manifest: dict[str, Any]) -> None:
         self.processed.complete()
@@ -206,7 +206,9 @@ def _load_rows(
     dataset = DATASETS.get(upload.dataset)
     if dataset is None:
         raise FileRejected("unknown_dataset", f"{upload.dataset!r} is not one of {sorted(DATASETS)}")
-    rows = (fields for fields in csv.reader(reader.lines()) if fields)  # blank lines are not rows
+    # strict: a stray or unclosed quote is malformed, rather than silently merged into a field
+    parser = csv.reader(reader.lines(), strict=True)
+    rows = (fields for fields in parser if fields)  # blank lines are not rows
     outputs: _Outputs | None = None
     try:
         header = next(rows, None)
@@ -223,7 +225,7 @@ def _load_rows(
             detail = f"not UTF-8 within the first {reader.bytes_read} bytes: {exc.reason}"
             raise FileRejected("not_utf8", detail) from None
         if isinstance(exc, csv.Error):
-            raise FileRejected("malformed_csv", str(exc)) from None
+            raise FileRejected("malformed_csv", f"line {parser.line_num}: {exc}") from None
         raise
     counts = manifest["counts"]
     counts["rejected"] = sum(reasons.values())
