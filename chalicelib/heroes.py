@@ -41,7 +41,7 @@ def decode_json(raw: bytes | str | None) -> Any:
     if raw is None or not raw.strip():
         raise InvalidInput("the request body is empty; send a JSON document")
     try:
-        return json.loads(raw)
+        return json.loads(raw.decode("utf-8") if isinstance(raw, bytes) else raw)
     except UnicodeDecodeError:
         raise InvalidInput("the request body is not UTF-8 text") from None
     except json.JSONDecodeError as exc:

@@ -122,3 +122,11 @@ def cafe(db: Database) -> Database:
             cur.execute(f"DELETE FROM `{table}`")  # sql-ok: table names from CAFE_TABLES
     seed_cafe(db)
     return db
+
+
+@pytest.fixture
+def hero_table(db: Database) -> Database:
+    """An empty ``superheroes`` table (and, through ``platform``, an empty cache)."""
+    with db.cursor() as cur:
+        cur.execute("DELETE FROM superheroes")
+    return db
