@@ -195,7 +195,7 @@ def handle_pipeline_message(message: str) -> dict[str, Any]:
     except ValueError:
         event = None
     if not isinstance(event, dict):
-        log_event("pipeline.event.ignored", reason="message is not a JSON object", message=message[:200])
+        log_event("pipeline.event.ignored", reason="message is not a JSON object", sns_message=message[:200])
         return {"status": "ignored", "reason": "message is not a JSON object"}
     kind, dataset, status = event.get("type"), event.get("dataset"), event.get("status")
     counts = event.get("counts") if isinstance(event.get("counts"), dict) else {}

@@ -45,6 +45,11 @@ def _anomaly_cells(anomaly: dict[str, Any]) -> list[str]:
     ]
 
 
+def _anomaly_line(anomaly: dict[str, Any]) -> str:
+    readings = " ".join(f"{metric}={_value(anomaly[metric])}" for metric in health_rules.METRICS)
+    return f"  {anomaly['event_time']} {anomaly['user_id']}: {readings} -> {', '.join(anomaly['reasons'])}"
+
+
 def render_text(document: dict[str, Any], location: str) -> str:
     statistics = document["statistics"]
     anomalies = document["anomalies"]
@@ -64,7 +69,7 @@ def render_text(document: dict[str, Any], location: str) -> str:
     if anomalies:
         shown = anomalies[:TEXT_ANOMALY_LIMIT]
         lines += ["", f"Anomalies (first {len(shown)} of {len(anomalies)})"]
-        lines += ["  " + " | ".join(_anomaly_cells(anomaly)) for anomaly in shown]
+        lines += [_anomaly_line(anomaly) for anomaly in shown]
     lines += ["", f"Full analysis: {location}"]
     return "\n".join(lines) + "\n"
 

@@ -17,6 +17,7 @@ from typing import Any
 from chalicelib import aws, health_rules
 from chalicelib.config import get_settings
 from chalicelib.logs import log_event
+from chalicelib.results import json_value
 
 MAX_ITEMS = 8
 MAX_TEXT = 1500
@@ -47,6 +48,10 @@ def _percent(part: int, whole: int) -> str:
     return f"{100 * part / whole:.1f}%" if whole else "0.0%"
 
 
+def _sentence(label: str) -> str:
+    return label[:1].upper() + label[1:]
+
+
 def rule_based(statistics: Mapping[str, Any]) -> dict[str, Any]:
     """Deterministic summary, insights and recommendations from the statistics."""
     records, anomalous = statistics["records_analyzed"], statistics["anomalous_records"]
@@ -60,7 +65,7 @@ def rule_based(statistics: Mapping[str, Any]) -> dict[str, Any]:
         worst = max(by_reason, key=lambda reason: by_reason[reason])
         summary += f" The most frequent issue was {health_rules.BY_REASON[worst].label}."
     insights = [
-        f"{health_rules.BY_REASON[reason].label.capitalize()}: {n} readings ({_percent(n, records)})."
+        f"{_sentence(health_rules.BY_REASON[reason].label)}: {n} readings ({_percent(n, records)})."
         for reason, n in sorted(by_reason.items(), key=lambda item: (-item[1], item[0]))
     ]
     for metric, values in statistics["metrics"].items():
@@ -110,7 +115,9 @@ def from_bedrock(model_id: str, statistics: Mapping[str, Any]) -> dict[str, Any]
     response = _bedrock().converse(
         modelId=model_id,
         system=[{"text": _SYSTEM_PROMPT}],
-        messages=[{"role": "user", "content": [{"text": json.dumps(aggregate_statistics(statistics))}]}],
+        messages=[
+            {"role": "user", "content": [{"text": json.dumps(aggregate_statistics(statistics), default=json_value)}]}
+        ],
         inferenceConfig={"maxTokens": 1024, "temperature": 0},
     )
     content = response.get("output", {}).get("message", {}).get("content", [])

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import json
 import math
+import re
 import socket
 from collections import Counter, defaultdict
 from datetime import date, datetime, timedelta
@@ -233,3 +234,18 @@ def test_the_daily_schedule_analyses_every_source(client, sources, s3, platform)
     stored = _object(s3, platform["DATA_BUCKET"], result["results"]["private"]["key"])
     assert stored["trigger"] == "schedule"
     assert stored["analyses"]["health"]["overview"]["readings"] == len(PRIVATE_READINGS)
+
+
+def test_the_readme_curl_examples_answer_results_for_their_sources(client, sources):
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+    section = readme.split("## Analysis and health notifications", 1)[1].split("\n## ", 1)[0]
+    calls = re.findall(
+        r"curl -s -X POST http://127\.0\.0\.1:8000(/analysis)(?: -H '[^']*')?(?: -d '([^']*)')?", section
+    )
+    assert len(calls) == 2
+    for path, body in calls:
+        response = client.http.post(path, headers={"Content-Type": "application/json"}, body=body)
+        results = json.loads(response.body)["results"]
+        assert response.status_code == 200
+        assert set(results) == (set(json.loads(body)["sources"]) if body else {"public", "private"})
+        assert all(entry["status"] == "ok" for entry in results.values())
