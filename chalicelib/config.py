@@ -2,8 +2,8 @@
 
 Chalice copies a stage's ``environment_variables`` into the Lambda environment (and into ``os.environ`` under
 ``chalice local``), so every setting is an environment variable. A missing or malformed setting raises
-:class:`ConfigError` naming it at first use, not at import: ``chalice deploy`` imports ``app.py`` without the
-stage's environment.
+:class:`ConfigError` naming it at first use, not at import: a plain ``import app`` (tests, tools) runs without
+any stage's environment.
 """
 
 from __future__ import annotations
@@ -148,13 +148,14 @@ _PROJECT_DIR = Path(__file__).resolve().parent.parent
 def deploy_setting(name: str, default: str) -> str:
     """A setting needed when ``app.py`` is imported, i.e. for decorator arguments such as a bucket name.
 
-    In Lambda the stage's environment is present. When ``chalice deploy``/``chalice package`` imports the app
-    there is no stage environment, so the value is read from ``.chalice/config.json`` for the stage named by
-    ``CHALICE_STAGE`` (the Makefile's deploy target sets it; ``dev`` otherwise).
+    The stage's environment is present in Lambda, and the Chalice CLI (``deploy``, ``package``, ``local``)
+    copies it into ``os.environ`` before importing ``app.py``. A plain import (tests, scripts) has none, so the
+    value is read from ``.chalice/config.json`` for the stage named by ``CHALICE_STAGE`` (``make deploy`` sets
+    it), ``local`` otherwise: outside the CLI and Lambda, the app is being used on this machine.
     """
     if os.environ.get(name):
         return os.environ[name]
-    stage = os.environ.get("CHALICE_STAGE", "dev")
+    stage = os.environ.get("CHALICE_STAGE", "local")
     try:
         config = json.loads((_PROJECT_DIR / ".chalice" / "config.json").read_text())
     except (OSError, ValueError):
