@@ -35,6 +35,10 @@ def main() -> int:
         for source in {"default": settings.db, **settings.analysis_sources}.values():
             prepare_database(source)
         seed_all(settings)
+        # chalice local serves HTTP only: this process hands the emulator's S3/SNS events to the app's handlers
+        started.append(
+            subprocess.Popen([sys.executable, "-m", "devtools.events"], cwd=PROJECT_DIR, env={**os.environ, **env})
+        )
         print(f"[api] chalice local --stage {STAGE} on http://127.0.0.1:{api_port}")
         api = subprocess.Popen(
             [
