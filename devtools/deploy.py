@@ -11,7 +11,7 @@ Deploy, in order (each step is idempotent, so a failed run is simply run again):
 
 Options come from the environment: ``PUBLIC_DB_CIDR`` (default: this machine's public IP/32), ``ALERT_EMAIL``,
 ``SES_SENDER``, ``SES_RECIPIENTS``, ``INSIGHTS_MODEL_ID``, ``STACK_PREFIX`` (default ``platform``). AWS credentials
-and region are boto3's and the AWS CLI's usual ones (``AWS_PROFILE``, ``AWS_REGION``, ...).
+and region are boto3's usual ones (``AWS_PROFILE``, ``AWS_DEFAULT_REGION``, ...).
 """
 
 from __future__ import annotations
@@ -159,11 +159,29 @@ def _refuse_emulator() -> None:
     import boto3
 
     if not boto3.session.Session().region_name:
-        raise SystemExit("no AWS region: export AWS_REGION=<region> (or set one in your AWS profile)")
+        raise SystemExit("no AWS region: export AWS_DEFAULT_REGION=<region> (or set region in your AWS profile)")
+
+
+LAMBDA_MIN_UNRESERVED = 10  # Lambda refuses a reservation that leaves the account fewer unreserved executions
+
+
+def check_concurrency(lambda_client: Any, stage: str, config_path: Path) -> None:
+    """Fail before creating anything when the account cannot grant the stage's reserved concurrency (new
+    accounts often have a limit of 10 concurrent executions, all of which must stay unreserved)."""
+    functions = json.loads(config_path.read_text())["stages"][stage].get("lambda_functions", {})
+    reserved = sum(entry.get("reserved_concurrency") or 0 for entry in functions.values())
+    limit = lambda_client.get_account_settings()["AccountLimit"]["ConcurrentExecutions"]
+    if reserved and limit - reserved < LAMBDA_MIN_UNRESERVED:
+        raise SystemExit(
+            f"this account allows {limit} concurrent Lambda executions; reserving {reserved} would leave fewer than "
+            f"{LAMBDA_MIN_UNRESERVED} unreserved. Ask for more (Service Quotas > AWS Lambda > Concurrent "
+            f"executions) or remove reserved_concurrency from stages.{stage}.lambda_functions in .chalice/config.json"
+        )
 
 
 def deploy(stage: str) -> None:
     _refuse_emulator()
+    check_concurrency(_client("lambda"), stage, PROJECT_DIR / ".chalice" / "config.json")
     cloudformation = _client("cloudformation")
     platform_stack, access_stack = stack_names(stage)
     options = deploy_options(os.environ)
@@ -203,14 +221,17 @@ def deploy(stage: str) -> None:
 def empty_bucket(s3: Any, bucket: str) -> int:
     """Delete every version and delete marker of ``bucket`` (a versioned bucket must be empty to be deleted)."""
     deleted = 0
-    for page in s3.get_paginator("list_object_versions").paginate(Bucket=bucket):
-        objects = [
-            {"Key": item["Key"], "VersionId": item["VersionId"]}
-            for item in page.get("Versions", []) + page.get("DeleteMarkers", [])
-        ]
-        if objects:
-            s3.delete_objects(Bucket=bucket, Delete={"Objects": objects, "Quiet": True})
-            deleted += len(objects)
+    try:
+        for page in s3.get_paginator("list_object_versions").paginate(Bucket=bucket):
+            objects = [
+                {"Key": item["Key"], "VersionId": item["VersionId"]}
+                for item in page.get("Versions", []) + page.get("DeleteMarkers", [])
+            ]
+            if objects:
+                s3.delete_objects(Bucket=bucket, Delete={"Objects": objects, "Quiet": True})
+                deleted += len(objects)
+    except s3.exceptions.NoSuchBucket:
+        pass  # a previous teardown got as far as deleting it
     return deleted
 
 
@@ -228,9 +249,18 @@ def delete_parameters(ssm: Any, path: str) -> int:
 def delete_stack(cloudformation: Any, name: str) -> None:
     if stack_outputs(cloudformation, name) is None:
         return
+    from botocore.exceptions import WaiterError
+
     print(f"[teardown] deleting stack {name}")
     cloudformation.delete_stack(StackName=name)
-    cloudformation.get_waiter("stack_delete_complete").wait(StackName=name, WaiterConfig=STACK_WAIT)
+    try:
+        cloudformation.get_waiter("stack_delete_complete").wait(StackName=name, WaiterConfig=STACK_WAIT)
+    except WaiterError as exc:
+        raise SystemExit(
+            f"[teardown] stack {name} was not deleted ({exc}). A subnet or security group still in use means Lambda "
+            "has not yet released the functions' network interfaces: wait 20-40 minutes and run the teardown "
+            "again. A database with deletion protection (prod) must have it turned off first (README)."
+        ) from exc
 
 
 def teardown(stage: str, confirmed: bool) -> None:

@@ -243,3 +243,25 @@ def test_the_local_stage_and_the_tests_leave_write_routes_open():
     assert _committed_config()["stages"]["local"]["environment_variables"]["REQUIRE_API_KEY"] == "false"
     writes = [entry for methods in app.routes.values() for m, entry in methods.items() if m != "GET"]
     assert writes and not any(entry.api_key_required for entry in writes)
+
+
+def test_reserved_concurrency_beyond_the_account_limit_stops_the_deploy_first(tmp_path):
+    from botocore.stub import Stubber
+
+    lambda_client = boto3.client("lambda", region_name="eu-west-1")
+    config = _committed_config()
+    path = tmp_path / "config.json"
+    path.write_text(json.dumps(config))
+    with Stubber(lambda_client) as stub:  # moto's server has no GetAccountSettings; the real response's shape
+        for limit in (1000, 10):
+            stub.add_response(
+                "get_account_settings",
+                {"AccountLimit": {"ConcurrentExecutions": limit, "UnreservedConcurrentExecutions": limit}},
+            )
+        deploy.check_concurrency(lambda_client, "prod", path)  # 10 reserved of 1000: fine
+        with pytest.raises(SystemExit, match="allows 10 concurrent"):  # a new account's limit
+            deploy.check_concurrency(lambda_client, "prod", path)
+
+
+def test_emptying_a_bucket_a_previous_teardown_deleted_is_a_no_op(platform):
+    assert deploy.empty_bucket(boto3.client("s3"), f"h5-gone-{uuid.uuid4().hex[:8]}") == 0
