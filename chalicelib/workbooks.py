@@ -25,6 +25,7 @@ from chalicelib.db import get_database
 XLSX_CONTENT_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 FORMULA_PREFIXES = ("=", "+", "-", "@")
 NUMBER_FORMATS = {"decimal": "#,##0.00", "datetime": "yyyy-mm-dd hh:mm:ss"}
+UPLOAD_PART_BYTES = 8 * 1024 * 1024
 HEADER_FILL = "1F4E78"
 HEADER_FONT_COLOR = "FFFFFF"
 
@@ -191,9 +192,18 @@ def temporary_path(name: str = "export.xlsx") -> Iterator[str]:
 
 
 def upload_workbook(path: str, key: str) -> dict[str, str]:
-    """Upload the file at ``path`` to ``DATA_BUCKET`` under ``key`` (multipart above 8 MB, read in chunks)."""
+    """Upload the file at ``path`` to ``DATA_BUCKET`` under ``key``: multipart above 8 MB, read from disk in
+    8 MB parts, at most 4 in flight (so the upload holds ~32 MB whatever the file's size)."""
+    from boto3.s3.transfer import TransferConfig
+
     bucket = get_settings().require("DATA_BUCKET")
-    aws.client("s3").upload_file(path, bucket, key, ExtraArgs={"ContentType": XLSX_CONTENT_TYPE})
+    aws.client("s3").upload_file(
+        path,
+        bucket,
+        key,
+        ExtraArgs={"ContentType": XLSX_CONTENT_TYPE},
+        Config=TransferConfig(multipart_chunksize=UPLOAD_PART_BYTES, max_concurrency=4),
+    )
     return {"bucket": bucket, "key": key}
 
 

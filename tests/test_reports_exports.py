@@ -6,6 +6,7 @@ import io
 import json
 import re
 import secrets
+from pathlib import Path
 
 import boto3
 import pytest
@@ -137,3 +138,24 @@ def test_report_reads_its_credentials_from_ssm(client, report_user, monkeypatch)
     get_database().close()
     second = client.http.post("/reports/sales", **request)
     assert second.status_code == 200 and json.loads(second.body)["quantity"] == 21
+
+
+def readme_curl_examples() -> list[tuple[str, str | None]]:
+    """The ``curl`` lines of the README's "Daily sales report and exports" section: (path, body)."""
+    text = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+    section = text.split("## Daily sales report and exports", 1)[1].split("\n## ", 1)[0]
+    pattern = re.compile(
+        r"^curl -s -X POST http://127\.0\.0\.1:8000(/\S+) -H 'Content-Type: application/json'(?: -d '(.*)')?$"
+    )
+    return [m.groups() for m in map(pattern.match, section.splitlines()) if m]
+
+
+def test_readme_examples_work(client, cafe, heroes, s3):
+    examples = readme_curl_examples()
+    assert len(examples) == 4
+    for path, body in examples:
+        response = client.http.post(path, headers={"Content-Type": "application/json"}, body=body or "")
+        assert response.status_code in {200, 201}, (path, body, response.body)
+        answer = json.loads(response.body)
+        key = answer["workbook"]["key"] if "workbook" in answer else answer["key"]
+        assert s3.head_object(Bucket=get_settings().data_bucket, Key=key)["ContentLength"] > 0
