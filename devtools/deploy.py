@@ -212,9 +212,8 @@ def deploy(stage: str) -> None:
         result = invoke_migrate(lambda_client, stage, source)
         print(f"[deploy] schema of {source}: applied {result.get('applied') or 'nothing (up to date)'}")
     print(
-        f"[deploy] done. API: {api['rest_api_url']}\n"
-        f"  key for write routes: aws apigateway get-api-key --api-key {access['ApiKeyId']} "
-        "--include-value --query value --output text"
+        f"[deploy] done. API: {api['rest_api_url']} (API key {access['ApiKeyId']})\n"
+        f'  eval "$(.venv/bin/python -m devtools.deploy env --stage {stage})"  # sets API, API_KEY, DATA_BUCKET'
     )
 
 
@@ -284,14 +283,37 @@ def teardown(stage: str, confirmed: bool) -> None:
     print("[teardown] done; final snapshots of the two databases are kept (aws rds describe-db-snapshots)")
 
 
+def shell_environment(stage: str, cloudformation: Any, apigateway: Any, project_dir: Path) -> dict[str, str]:
+    """What a user needs to call the deployed stage: its URL, the write routes' key, the buckets."""
+    import shlex
+
+    _, access_stack = stack_names(stage)
+    access = stack_outputs(cloudformation, access_stack)
+    if access is None:
+        raise SystemExit(f"stack {access_stack} does not exist; run make deploy STAGE={stage} first")
+    key = apigateway.get_api_key(apiKey=access["ApiKeyId"], includeValue=True)["value"]
+    settings = json.loads((project_dir / ".chalice" / "config.json").read_text())["stages"][stage]
+    values = {
+        "API": deployed_rest_api(project_dir, stage)["rest_api_url"].rstrip("/"),
+        "API_KEY": key,
+        "DATA_BUCKET": settings["environment_variables"]["DATA_BUCKET"],
+        "ARCHIVE_BUCKET": settings["environment_variables"]["ARCHIVE_BUCKET"],
+    }
+    return {name: shlex.quote(value) for name, value in values.items()}
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("command", choices=["deploy", "teardown"])
+    parser.add_argument("command", choices=["deploy", "teardown", "env"], help="env: print export lines for eval")
     parser.add_argument("--stage", required=True, choices=["dev", "prod"])
     parser.add_argument("--yes", action="store_true", help="teardown without asking")
     args = parser.parse_args(argv)
     if args.command == "deploy":
         deploy(args.stage)
+    elif args.command == "env":
+        _refuse_emulator()
+        values = shell_environment(args.stage, _client("cloudformation"), _client("apigateway"), PROJECT_DIR)
+        print("\n".join(f"export {name}={value}" for name, value in values.items()))
     else:
         teardown(args.stage, args.yes)
     return 0

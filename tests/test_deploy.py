@@ -265,3 +265,30 @@ def test_reserved_concurrency_beyond_the_account_limit_stops_the_deploy_first(tm
 
 def test_emptying_a_bucket_a_previous_teardown_deleted_is_a_no_op(platform):
     assert deploy.empty_bucket(boto3.client("s3"), f"h5-gone-{uuid.uuid4().hex[:8]}") == 0
+
+
+def test_env_prints_what_a_user_needs_to_call_the_stage(platform, tmp_path, monkeypatch):
+    monkeypatch.setenv("STACK_PREFIX", f"h5{uuid.uuid4().hex[:6]}")
+    cloudformation, apigateway = boto3.client("cloudformation"), boto3.client("apigateway")
+    _, access_stack = deploy.stack_names("dev")
+    template = tmp_path / "access.yaml"
+    created = apigateway.create_api_key(name=access_stack, enabled=True)  # moto's CloudFormation cannot create one
+    template.write_text(  # a stand-in for infra/app-access.yaml with the same output
+        "Parameters:\n  KeyId:\n    Type: String\n"
+        "Resources:\n  Topic:\n    Type: AWS::SNS::Topic\n"
+        "Outputs:\n  ApiKeyId:\n    Value: !Ref KeyId\n"
+    )
+    deploy.deploy_stack(cloudformation, access_stack, template, {"KeyId": created["id"]})
+    key = created["value"]
+    (tmp_path / ".chalice" / "deployed").mkdir(parents=True)
+    (tmp_path / ".chalice" / "deployed" / "dev.json").write_text(
+        json.dumps({"resources": [{"resource_type": "rest_api", "rest_api_id": "x", "rest_api_url": "https://x/api/"}]})
+    )
+    config = _committed_config()
+    (tmp_path / ".chalice" / "config.json").write_text(json.dumps(config))
+
+    values = deploy.shell_environment("dev", cloudformation, apigateway, tmp_path)
+
+    assert values["API"] == "https://x/api"
+    assert values["API_KEY"] == key
+    assert values["DATA_BUCKET"] == config["stages"]["dev"]["environment_variables"]["DATA_BUCKET"]
