@@ -14,17 +14,18 @@ from __future__ import annotations
 import codecs
 import csv
 import json
-from collections.abc import Iterable, Mapping
+import tempfile
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import IO, Any
 from zoneinfo import ZoneInfo
 
 from chalicelib import aws, health_report, health_rules, insights, notifications
 from chalicelib.config import get_settings
 from chalicelib.logs import log_event
-from chalicelib.results import put_result
+from chalicelib.results import json_value, put_result_with_list
 
 DATASET = "health"
 PROCESSED_PREFIX = f"processed/{DATASET}/"
@@ -61,10 +62,17 @@ class _Metric:
 
 @dataclass
 class FileAnalysis:
-    """Accumulates the statistics of one file's rows as they stream past."""
+    """Accumulates the statistics of one file's rows as they stream past.
 
+    Anomalies go to ``spool`` (a temporary file, one JSON object per line) as they are found, and only the
+    first :data:`~chalicelib.health_report.HTML_ANOMALY_LIMIT` stay in memory for the report: a large file
+    with many anomalies must not grow the function's memory.
+    """
+
+    spool: IO[str]
     records: int = 0
-    anomalies: list[dict[str, Any]] = field(default_factory=list)
+    anomaly_count: int = 0
+    preview: list[dict[str, Any]] = field(default_factory=list)
     skipped: int = 0
     skipped_examples: list[dict[str, Any]] = field(default_factory=list)
     by_reason: dict[str, int] = field(default_factory=lambda: dict.fromkeys(health_rules.REASONS, 0))
@@ -95,9 +103,17 @@ class FileAnalysis:
             user["anomalies"] += 1
             for reason in reasons:
                 self.by_reason[reason] += 1
-            self.anomalies.append(
-                {"line": line, "event_time": event_time, "user_id": user_id, **readings, "reasons": reasons}
-            )
+            anomaly = {"line": line, "event_time": event_time, "user_id": user_id, **readings, "reasons": reasons}
+            self.anomaly_count += 1
+            self.spool.write(json.dumps(anomaly, default=json_value, ensure_ascii=False) + "\n")
+            if len(self.preview) < health_report.HTML_ANOMALY_LIMIT:
+                self.preview.append(anomaly)
+
+    def anomalies(self) -> Iterator[str]:
+        """The anomalies found, as JSON texts, in file order."""
+        self.spool.seek(0)
+        for line in self.spool:
+            yield line.rstrip("\n")
 
     def statistics(self) -> dict[str, Any]:
         return {
@@ -105,8 +121,8 @@ class FileAnalysis:
             "rows_skipped": self.skipped,
             "users": len(self.per_user),
             "users_with_anomalies": sum(1 for user in self.per_user.values() if user["anomalies"]),
-            "anomalous_records": len(self.anomalies),
-            "anomaly_rate": round(len(self.anomalies) / self.records, 4) if self.records else 0.0,
+            "anomalous_records": self.anomaly_count,
+            "anomaly_rate": round(self.anomaly_count / self.records, 4) if self.records else 0.0,
             "anomalies_by_reason": dict(self.by_reason),
             "metrics": {metric: values.summary() for metric, values in self.metrics.items()},
             "first_reading": self.first_reading,
@@ -125,9 +141,10 @@ def _reading(raw: str | None) -> Decimal:
     return value
 
 
-def analyse_rows(rows: Iterable[Mapping[str, str | None]]) -> FileAnalysis:
-    """Analyse CSV rows (dicts by header name); line numbers count the header as line 1."""
-    analysis = FileAnalysis()
+def analyse_rows(rows: Iterable[Mapping[str, str | None]], spool: IO[str]) -> FileAnalysis:
+    """Analyse CSV rows (dicts by header name), anomalies written to ``spool``; line numbers count the header
+    as line 1."""
+    analysis = FileAnalysis(spool)
     for line, row in enumerate(rows, start=2):
         analysis.add(line, row)
     return analysis
@@ -146,37 +163,37 @@ def analyse_file(bucket: str, processed_key: str, source_key: str | None = None)
         obj["Body"].close()
         log_event("health.analysis.skipped", reason="already analysed and notified", analysis_key=analysis_key)
         return {"status": "already_notified", "analysis_key": analysis_key}
-    with obj["Body"] as body:
-        analysis = analyse_rows(csv.DictReader(codecs.getreader("utf-8-sig")(body)))
-    statistics = analysis.statistics()
-    written = insights.write_insights(statistics)
-    document: dict[str, Any] = {
-        "analysis_key": analysis_key,
-        "bucket": bucket,
-        "source_key": source_key,
-        "processed_key": processed_key,
-        "content_etag": etag,
-        "analysed_at": datetime.now(UTC),
-        "records_analyzed": analysis.records,
-        "anomaly_count": len(analysis.anomalies),
-        "summary": written["summary"],
-        "insights": written["insights"],
-        "recommendations": written["recommendations"],
-        "insights_source": written["source"],
-        **({"insights_fallback_reason": written["fallback_reason"]} if "fallback_reason" in written else {}),
-        "statistics": statistics,
-        "rows_skipped_examples": analysis.skipped_examples,
-        "anomalies": analysis.anomalies,
-    }
-    put_result(analysis_key, document)
+    with obj["Body"] as body, tempfile.TemporaryFile("w+", encoding="utf-8") as spool:
+        analysis = analyse_rows(csv.DictReader(codecs.getreader("utf-8-sig")(body)), spool)
+        statistics = analysis.statistics()
+        written = insights.write_insights(statistics)
+        document: dict[str, Any] = {
+            "analysis_key": analysis_key,
+            "bucket": bucket,
+            "source_key": source_key,
+            "processed_key": processed_key,
+            "content_etag": etag,
+            "analysed_at": datetime.now(UTC),
+            "records_analyzed": analysis.records,
+            "anomaly_count": analysis.anomaly_count,
+            "summary": written["summary"],
+            "insights": written["insights"],
+            "recommendations": written["recommendations"],
+            "insights_source": written["source"],
+            **({"insights_fallback_reason": written["fallback_reason"]} if "fallback_reason" in written else {}),
+            "statistics": statistics,
+            "rows_skipped_examples": analysis.skipped_examples,
+        }
+        put_result_with_list(analysis_key, document, "anomalies", analysis.anomalies())
     settings = get_settings()
-    report = health_report.render(document, settings.require("DATA_BUCKET"), ZoneInfo(settings.report_timezone))
+    zone = ZoneInfo(settings.report_timezone)
+    report = health_report.render(document, analysis.preview, settings.require("DATA_BUCKET"), zone)
     outcomes = notifications.notify_once(analysis_key, etag, report)
     summary = {
         "status": "analysed",
         "analysis_key": analysis_key,
         "records_analyzed": analysis.records,
-        "anomalies": len(analysis.anomalies),
+        "anomalies": analysis.anomaly_count,
         "insights_source": written["source"],
         "notifications": outcomes,
     }

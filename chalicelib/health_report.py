@@ -50,9 +50,8 @@ def _anomaly_line(anomaly: dict[str, Any]) -> str:
     return f"  {anomaly['event_time']} {anomaly['user_id']}: {readings} -> {', '.join(anomaly['reasons'])}"
 
 
-def render_text(document: dict[str, Any], location: str) -> str:
+def render_text(document: dict[str, Any], anomalies: list[dict[str, Any]], location: str) -> str:
     statistics = document["statistics"]
-    anomalies = document["anomalies"]
     lines = [
         SUBJECT_PREFIX,
         "",
@@ -68,15 +67,14 @@ def render_text(document: dict[str, Any], location: str) -> str:
     lines += [f"  - {item}" for item in document["recommendations"]]
     if anomalies:
         shown = anomalies[:TEXT_ANOMALY_LIMIT]
-        lines += ["", f"Anomalies (first {len(shown)} of {len(anomalies)})"]
+        lines += ["", f"Anomalies (first {len(shown)} of {document['anomaly_count']})"]
         lines += [_anomaly_line(anomaly) for anomaly in shown]
     lines += ["", f"Full analysis: {location}"]
     return "\n".join(lines) + "\n"
 
 
-def render_html(document: dict[str, Any], location: str) -> str:
+def render_html(document: dict[str, Any], anomalies: list[dict[str, Any]], location: str) -> str:
     statistics = document["statistics"]
-    anomalies = document["anomalies"]
     shown = anomalies[:HTML_ANOMALY_LIMIT]
     header = ["event_time", "user_id", *health_rules.METRICS, "reasons"]
     rows = "".join(
@@ -94,7 +92,8 @@ def render_html(document: dict[str, Any], location: str) -> str:
         if shown
         else "<p>No anomalies.</p>"
     )
-    more = f"<p>Showing {len(shown)} of {len(anomalies)} anomalies.</p>" if len(shown) < len(anomalies) else ""
+    total = document["anomaly_count"]
+    more = f"<p>Showing the first {len(shown)} of {total} anomalies.</p>" if len(shown) < total else ""
     return (
         "<!DOCTYPE html><html><body>"
         f"<h1>{escape(SUBJECT_PREFIX)}</h1>"
@@ -111,11 +110,12 @@ def render_html(document: dict[str, Any], location: str) -> str:
     )
 
 
-def render(document: dict[str, Any], bucket: str, zone: ZoneInfo) -> Report:
-    """The report of a health analysis ``document`` stored in ``bucket``."""
+def render(document: dict[str, Any], anomalies: list[dict[str, Any]], bucket: str, zone: ZoneInfo) -> Report:
+    """The report of a health analysis ``document`` stored in ``bucket``; ``anomalies`` are its first ones
+    (at least :data:`HTML_ANOMALY_LIMIT` when there are that many)."""
     location = f"s3://{bucket}/{document['analysis_key']}"
     return Report(
         subject=subject(document["analysed_at"], zone),
-        text=render_text(document, location),
-        html=render_html(document, location),
+        text=render_text(document, anomalies, location),
+        html=render_html(document, anomalies, location),
     )

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+import textwrap
+from collections.abc import Iterable
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
-from chalicelib import aws
+from chalicelib import aws, storage
 from chalicelib.config import get_settings
 
 
@@ -37,4 +39,23 @@ def put_result(key: str, document: Any) -> str:
         Body=dumps(document).encode("utf-8"),
         ContentType="application/json",
     )
+    return key
+
+
+def put_result_with_list(key: str, document: dict[str, Any], name: str, items: Iterable[str]) -> str:
+    """Write ``document`` plus a list field ``name`` whose ``items`` (JSON texts) are streamed into the object
+    as they come (a multipart upload once it is large), so a result too big for memory is still one object."""
+    writer = storage.PartWriter(get_settings().require("DATA_BUCKET"), key, "application/json")
+    try:
+        writer.write("{\n")
+        for field, value in document.items():
+            writer.write(textwrap.indent(f"{json.dumps(field)}: {dumps(value)},", "  ") + "\n")
+        writer.write(f"  {json.dumps(name)}: [")
+        for index, item in enumerate(items):
+            writer.write(("," if index else "") + "\n    " + item)
+        writer.write("\n  ]\n}\n")
+        writer.complete()
+    except BaseException:
+        writer.abort()
+        raise
     return key

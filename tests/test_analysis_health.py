@@ -200,6 +200,20 @@ def test_decimal_readings_never_crash_and_break_thresholds_exactly(client, s3, p
     assert len(received(report_queue)) == 1
 
 
+def test_a_file_without_anomalies_is_reported_as_such(client, s3, platform, report_queue):
+    rows = [row for row in processed_rows("synthetic_health_data.csv") if not expected_reasons(row)][:25]
+    bucket = platform["DATA_BUCKET"]
+    path = upload_processed(s3, bucket, rows)
+
+    assert deliver(client, completion(bucket, path, len(rows)))["anomalies"] == 0
+
+    analysis = stored_analysis(s3, bucket, path)
+    assert analysis["records_analyzed"] == 25 and analysis["anomalies"] == [] and analysis["anomaly_count"] == 0
+    assert analysis["recommendations"] == ["No readings broke a threshold; keep the regular monitoring schedule."]
+    [notification] = received(report_queue)
+    assert "Anomalous records: 0 (0.0%)" in notification["Message"] and "Anomalies (" not in notification["Message"]
+
+
 def _ledger(analysis_key: str) -> list[dict]:
     with get_database().cursor() as cur:
         cur.execute(
