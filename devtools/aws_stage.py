@@ -182,12 +182,12 @@ def function_policy(
     region = outputs["Region"]
     prefixes = parameter_prefixes(outputs)
     statements: list[dict[str, Any]] = [
-        {"Sid": "CreateOwnLogGroup", "Effect": "Allow", "Action": ["logs:CreateLogGroup"], "Resource": log_group},
+        {"Sid": "CreateOwnLogGroup", "Effect": "Allow", "Action": ["logs:CreateLogGroup"], "Resource": [log_group]},
         {
             "Sid": "WriteOwnLogs",
             "Effect": "Allow",
             "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
-            "Resource": f"{log_group}:*",
+            "Resource": [f"{log_group}:*"],
         },
         {
             # Lambda attaches the function to the VPC through ENIs; these EC2 actions have no resource-level scope
@@ -201,7 +201,7 @@ def function_policy(
                 "ec2:AssignPrivateIpAddresses",
                 "ec2:UnassignPrivateIpAddresses",
             ],
-            "Resource": "*",
+            "Resource": ["*"],
         },
     ]
     parameters = [_arn(outputs, "ssm", f"parameter/{prefixes[source].strip('/')}/*") for source in access.db_sources]
@@ -218,7 +218,7 @@ def function_policy(
             "Sid": "DecryptCredentials",
             "Effect": "Allow",
             "Action": ["kms:Decrypt"],
-            "Resource": key,
+            "Resource": [key],
             "Condition": {"StringEquals": {"kms:ViaService": f"ssm.{region}.amazonaws.com"}},
         },
     ]
@@ -229,7 +229,7 @@ def function_policy(
                 "Sid": "ListDataBucket",
                 "Effect": "Allow",
                 "Action": ["s3:ListBucket"],
-                "Resource": data,
+                "Resource": [data],
             }
         )
     if access.reads:
@@ -265,13 +265,13 @@ def function_policy(
                 "Sid": "ReadExportTags",
                 "Effect": "Allow",
                 "Action": ["s3:GetObjectTagging", "s3:GetObjectVersionTagging"],
-                "Resource": f"{data}/exports/*",
+                "Resource": [f"{data}/exports/*"],
             },
             {
                 "Sid": "WriteArchive",
                 "Effect": "Allow",
                 "Action": ["s3:PutObject", "s3:PutObjectTagging"],
-                "Resource": f"{archive}/exports/*",
+                "Resource": [f"{archive}/exports/*"],
             },
         ]
     if access.topics:
@@ -286,7 +286,7 @@ def function_policy(
                 "Sid": "PublishToEncryptedTopic",
                 "Effect": "Allow",
                 "Action": ["kms:GenerateDataKey", "kms:Decrypt"],
-                "Resource": key,
+                "Resource": [key],
                 "Condition": {"StringEquals": {"kms:ViaService": f"sns.{region}.amazonaws.com"}},
             },
         ]
@@ -296,7 +296,7 @@ def function_policy(
                 "Sid": "SendFailedEventToDeadLetterQueue",
                 "Effect": "Allow",
                 "Action": ["sqs:SendMessage"],
-                "Resource": outputs["AsyncFailureQueueArn"],
+                "Resource": [outputs["AsyncFailureQueueArn"]],
             }
         )
     if access.ses and settings.get("SES_SENDER"):

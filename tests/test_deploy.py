@@ -69,17 +69,27 @@ def test_the_stage_gets_the_stack_and_keeps_its_sizing_and_own_settings():
     assert aws_stage.configure_stage(again, "dev", OUTPUTS, {})[0] == again  # idempotent
 
 
-def test_committed_policy_files_are_what_the_generator_writes_for_the_committed_stage():
+def test_the_committed_dev_and_prod_stages_are_complete_and_their_policies_agree_with_them():
+    """config.json and the policy files in the repository (placeholders until a deploy) package as they are."""
     config = _committed_config()
     for stage in ("dev", "prod"):
-        env = config["stages"][stage]["environment_variables"]
-        for function, entry in config["stages"][stage]["lambda_functions"].items():
-            committed = json.loads((CONFIG_PATH.parent / entry["iam_policy_file"]).read_text())
-            statements = {s["Sid"]: s for s in committed["Statement"]}
-            assert statements["Publish"]["Resource"] if aws_stage.FUNCTIONS[function].topics else True
-            for topic in aws_stage.FUNCTIONS[function].topics:
-                assert env[topic] in statements["Publish"]["Resource"]
-            assert all("*" not in a for s in committed["Statement"] for a in s["Action"])
+        section = config["stages"][stage]
+        env = section["environment_variables"]
+        assert set(aws_stage.DERIVED_SETTINGS) <= set(env)
+        assert section["autogen_policy"] is False and section["automatic_layer"] is True
+        assert set(section["lambda_functions"]) == set(aws_stage.FUNCTIONS)
+        for function, entry in section["lambda_functions"].items():
+            assert entry["subnet_ids"] and entry["security_group_ids"]
+            policy = json.loads((CONFIG_PATH.parent / entry["iam_policy_file"]).read_text())
+            statements = {statement["Sid"]: statement for statement in policy["Statement"]}
+            assert all("*" not in action for s in policy["Statement"] for action in s["Action"])
+            topics = [env[topic] for topic in aws_stage.FUNCTIONS[function].topics]
+            assert statements.get("Publish", {}).get("Resource", []) == topics
+            buckets = {
+                r.split(":::")[1].split("/")[0] for s in policy["Statement"] for r in s["Resource"] if ":s3:::" in r
+            }
+            assert buckets <= {env["DATA_BUCKET"], env["ARCHIVE_BUCKET"]}
+            assert (env["DATA_BUCKET"] in buckets) is bool(aws_stage.FUNCTIONS[function].writes)
 
 
 def test_missing_stack_outputs_are_named():
