@@ -125,4 +125,5 @@ def on_pipeline_event(event: SNSEvent) -> dict:
 @app.on_s3_event(bucket=deploy_setting("DATA_BUCKET", "platform-dev-data"), events=["s3:ObjectCreated:*"])
 def on_s3_upload(event: S3Event) -> dict:
     """``raw/<dataset>/<path>.csv`` is ingested, ``exports/**.xlsx`` archived; the platform's outputs ignored."""
-    return uploads.handle_object_created(event.bucket, event.key)
+    version_id = event.to_dict()["Records"][0]["s3"]["object"].get("versionId")
+    return uploads.handle_object_created(event.bucket, event.key, version_id)

@@ -72,7 +72,9 @@ def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
-def ingest_object(bucket: str, key: str, *, batch_rows: int = BATCH_ROWS) -> dict[str, Any]:
+def ingest_object(
+    bucket: str, key: str, version_id: str | None = None, *, batch_rows: int = BATCH_ROWS
+) -> dict[str, Any]:
     """Ingest ``raw/<dataset>/<path>.csv`` and return its summary (status, counts, manifest key).
 
     Example: ``ingest_object("platform-local-data", "raw/health/2025/09/readings.csv")``.
@@ -82,7 +84,7 @@ def ingest_object(bucket: str, key: str, *, batch_rows: int = BATCH_ROWS) -> dic
     upload = Upload.parse(bucket, key)
     if upload is None:
         raise ValueError(f"not an upload to ingest: {key!r}")
-    meta = storage.head(bucket, key)
+    meta = storage.head(bucket, key, version_id)
     etag = meta["ETag"].strip('"')
     seen = ledger.find_by_etag(bucket, key, etag)
     if seen is not None:

@@ -33,8 +33,7 @@ def find_by_etag(bucket: str, key: str, etag: str) -> Entry | None:
     """The entry of the object ``bucket``/``key`` with this ETag, found before the object is read again."""
     with get_database().cursor() as cur:
         cur.execute(
-            "SELECT manifest, completed_at FROM ingest_ledger WHERE key_hash = %s AND etag = %s"
-            " ORDER BY id LIMIT 1",
+            "SELECT manifest, completed_at FROM ingest_ledger WHERE key_hash = %s AND etag = %s ORDER BY id LIMIT 1",
             (_hash(bucket, key), etag),
         )
         row = cur.fetchone()
@@ -69,7 +68,7 @@ def record(cursor: Any, manifest: dict[str, Any]) -> None:
                 source["etag"],
                 source.get("version_id"),
                 manifest["sha256"],
-                manifest["dataset"],
+                manifest["dataset"][:64],  # an unknown dataset's folder name may be longer
                 manifest["status"],
                 json.dumps(manifest, default=str),
             ),

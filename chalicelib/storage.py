@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from chalicelib import aws
+from chalicelib.errors import NotFound
 from chalicelib.logs import log_event
 
 READ_CHUNK_BYTES = 1024 * 1024
@@ -20,9 +21,17 @@ PART_BYTES = 8 * 1024 * 1024  # S3's minimum part is 5 MiB; two writers hold at 
 COPY_OBJECT_MAX_BYTES = 5 * 1024**3  # copy_object's limit; larger objects need a multipart (managed) copy
 
 
-def head(bucket: str, key: str) -> dict[str, Any]:
-    """``head_object`` of ``bucket``/``key``."""
-    return aws.client("s3").head_object(Bucket=bucket, Key=key)
+def head(bucket: str, key: str, version_id: str | None = None) -> dict[str, Any]:
+    """``head_object`` of ``bucket``/``key`` (that version, when given); :class:`NotFound` when it is gone."""
+    from botocore.exceptions import ClientError
+
+    extra = {"VersionId": version_id} if version_id else {}
+    try:
+        return aws.client("s3").head_object(Bucket=bucket, Key=key, **extra)
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") in {"404", "NoSuchKey", "NoSuchVersion", "400"}:
+            raise NotFound(f"s3://{bucket}/{key} does not exist (any more)") from exc
+        raise
 
 
 class ObjectReader:
@@ -139,13 +148,17 @@ def delete(bucket: str, key: str) -> None:
 
 
 def archive_copy(
-    source_bucket: str, key: str, archive_bucket: str, multipart_threshold: int = COPY_OBJECT_MAX_BYTES
+    source_bucket: str,
+    key: str,
+    archive_bucket: str,
+    version_id: str | None = None,
+    multipart_threshold: int = COPY_OBJECT_MAX_BYTES,
 ) -> dict[str, Any]:
     """Copy ``key`` to ``archive_bucket`` under the same key, server-side, keeping its content type and
     metadata. ``copy_object`` up to 5 GB; above ``multipart_threshold`` boto3's managed (multipart) copy,
     which is told the content type and metadata explicitly because a multipart copy does not carry them."""
     s3 = aws.client("s3")
-    source = s3.head_object(Bucket=source_bucket, Key=key)
+    source = head(source_bucket, key, version_id)
     copy_source = {"Bucket": source_bucket, "Key": key}
     if "VersionId" in source:
         copy_source["VersionId"] = source["VersionId"]

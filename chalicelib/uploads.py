@@ -7,6 +7,7 @@ from typing import Any
 
 from chalicelib import ingest, storage
 from chalicelib.config import get_settings
+from chalicelib.errors import NotFound
 from chalicelib.logs import log_event
 
 OWN_OUTPUTS = ("processed/", "rejected/", "manifests/", "analysis/")
@@ -17,19 +18,27 @@ def _ignored(bucket: str, key: str, why: str) -> dict[str, Any]:
     return {"action": "ignored", "key": key, "why": why}
 
 
-def handle_object_created(bucket: str, key: str) -> dict[str, Any]:
-    """Route one ``ObjectCreated`` of ``bucket``/``key`` (already URL-decoded) and return what was done.
+def handle_object_created(bucket: str, key: str, version_id: str | None = None) -> dict[str, Any]:
+    """Route one ``ObjectCreated`` of ``bucket``/``key`` (already URL-decoded; ``version_id`` from the event in
+    a versioned bucket, so that this version is the one processed) and return what was done.
 
     Example: ``handle_object_created("platform-local-data", "raw/health/2025/readings.csv")``.
     """
+    try:
+        return _route(bucket, key, version_id)
+    except NotFound as gone:  # deleted before this delivery: a retry would not find it either
+        return _ignored(bucket, key, str(gone))
+
+
+def _route(bucket: str, key: str, version_id: str | None) -> dict[str, Any]:
     if key.startswith(OWN_OUTPUTS):
         return _ignored(bucket, key, "an output of this platform")
     if key.startswith("exports/"):
         if not key.lower().endswith(".xlsx"):
             return _ignored(bucket, key, "only .xlsx files under exports/ are archived")
-        result = storage.archive_copy(bucket, key, get_settings().require("ARCHIVE_BUCKET"))
+        result = storage.archive_copy(bucket, key, get_settings().require("ARCHIVE_BUCKET"), version_id)
         log_event("export archived", **result)
         return result
     if ingest.Upload.parse(bucket, key) is not None:
-        return ingest.ingest_object(bucket, key)
+        return ingest.ingest_object(bucket, key, version_id)
     return _ignored(bucket, key, "not raw/<dataset>/<path>.csv or exports/<path>.xlsx")

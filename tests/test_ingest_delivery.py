@@ -270,3 +270,27 @@ def test_the_local_delivery_loop_invokes_the_s3_and_sns_handlers_with_aws_event_
     assert event.message_attributes["event_type"] == {"Type": "String", "Value": "ingest.completed"}
     assert event.to_dict()["Records"][0]["EventSource"] == "aws:sns"
     assert read_text("processed/health/loop/day.csv").startswith(HEADER)
+
+
+def test_in_a_versioned_bucket_the_version_named_by_the_event_is_ingested(client, db, ingest_env):
+    s3 = boto3.client("s3")
+    bucket = "test-versioned-data"
+    s3.create_bucket(Bucket=bucket)
+    s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
+    first = s3.put_object(Bucket=bucket, Key="raw/health/v.csv", Body=health_file(2).encode())["VersionId"]
+    s3.put_object(Bucket=bucket, Key="raw/health/v.csv", Body=health_file(5).encode())
+    event = client.events.generate_s3_event(bucket=bucket, key="raw/health/v.csv")
+    event["Records"][0]["s3"]["object"]["versionId"] = first
+
+    result = client.lambda_.invoke("on_s3_upload", event).payload
+
+    assert result["counts"]["loaded"] == health_count(db) == 2
+    assert read_manifest("manifests/health/v.json", bucket)["source"]["version_id"] == first
+
+
+def test_an_object_deleted_before_its_event_arrives_is_ignored(client, db, ingest_env):
+    result = deliver(client, "raw/health/gone.csv")
+
+    assert result["action"] == "ignored"
+    assert "does not exist" in result["why"]
+    assert published_events(ingest_env["events_queue"]) == []
