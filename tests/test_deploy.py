@@ -302,3 +302,57 @@ def test_env_prints_what_a_user_needs_to_call_the_stage(platform, tmp_path, monk
     assert values["API"] == "https://x/api"
     assert values["API_KEY"] == key
     assert values["DATA_BUCKET"] == config["stages"]["dev"]["environment_variables"]["DATA_BUCKET"]
+
+
+def _template(name: str) -> dict:
+    from cfnlint.decode import cfn_yaml
+
+    return cfn_yaml.load(str(deploy.INFRA_DIR / name))
+
+
+def test_the_deploy_passes_each_template_exactly_its_parameters_and_reads_only_declared_outputs():
+    platform = _template("platform.yaml")
+    passed = deploy.platform_parameters("dev", {"SES_SENDER": "a@example.com"}, "203.0.113.7/32")
+    declared = platform["Parameters"]
+    assert set(passed) <= set(declared)
+    assert {name for name, spec in declared.items() if "Default" not in spec} <= set(passed)
+    outputs = set(platform["Outputs"])
+    assert set(aws_stage.REQUIRED_OUTPUTS) <= outputs
+    assert set(DB_OUTPUTS) - set(OUTPUTS) <= outputs  # what ssm_parameters reads
+    assert {"PrivateDbSecretArn", "PublicDbSecretArn", "RedisAuthSecretArn"} <= outputs  # read_secrets
+
+    access = _template("app-access.yaml")
+    required = {name for name, spec in access["Parameters"].items() if "Default" not in spec}
+    assert required == {"Stage", "RestApiId", "AsyncFailureQueueArn"}
+    assert "ApiKeyId" in access["Outputs"]
+
+
+def test_alarms_and_log_groups_name_the_functions_as_chalice_names_them():
+    resources = _template("platform.yaml")["Resources"]
+    names = {
+        resource["Properties"]["LogGroupName"]["Fn::Sub"].removeprefix("/aws/lambda/")
+        for resource in resources.values()
+        if resource["Type"] == "AWS::Logs::LogGroup"
+    }
+    expected = {
+        aws_stage.function_name("${Stage}", f).replace("serverless-data-platform", "${AppName}")
+        for f in aws_stage.FUNCTIONS
+    }
+    assert names == expected
+    alarmed = {
+        (resource["Properties"]["MetricName"], resource["Properties"]["Dimensions"][0]["Value"]["Fn::Sub"])
+        for resource in resources.values()
+        if resource["Type"] == "AWS::CloudWatch::Alarm" and resource["Properties"]["Namespace"] == "AWS/Lambda"
+    }
+    assert {name for _, name in alarmed} == expected
+    assert {metric for metric, _ in alarmed} == {"Errors", "Throttles"}
+
+
+def test_every_asynchronously_invoked_function_sends_its_failures_to_the_queue():
+    resources = _template("app-access.yaml")["Resources"].values()
+    configured = {
+        resource["Properties"]["FunctionName"]["Fn::Sub"].removeprefix("${AppName}-${Stage}-")
+        for resource in resources
+        if resource["Type"] == "AWS::Lambda::EventInvokeConfig"
+    }
+    assert configured == {name for name, access in aws_stage.FUNCTIONS.items() if access.asynchronous}
