@@ -79,11 +79,10 @@ def mp6() -> Response:
 def migrate(event: dict, context: object) -> dict:
     """Apply pending schema migrations; the deploy invokes it inside the VPC, where the databases are.
     ``{"source": "public"}`` migrates an ``ANALYSIS_SOURCES`` database instead of the default one."""
-    from chalicelib.db import get_database
-    from chalicelib.migrations import apply_migrations
+    from chalicelib.migrations import migrate_source
 
     source = event.get("source", "default") if isinstance(event, dict) else "default"
-    return {"source": source, "applied": apply_migrations(get_database(source))}
+    return {"source": source, "applied": migrate_source(source)}
 
 
 @app.schedule("cron(0 20 ? * MON-SAT *)")

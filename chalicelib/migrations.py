@@ -48,3 +48,11 @@ def apply_migrations(database: Database) -> list[str]:
         finally:
             cur.execute("SELECT RELEASE_LOCK(%s)", (LOCK_NAME,))
     return applied_now
+
+
+def migrate_source(source: str = "default") -> list[str]:
+    """Apply pending migrations to the database of ``source`` (``default`` or an ``ANALYSIS_SOURCES`` name);
+    the deployed ``migrate`` function runs this inside the VPC. Example: ``migrate_source("public")``."""
+    from chalicelib.db import get_database
+
+    return apply_migrations(get_database(source))
