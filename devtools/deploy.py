@@ -136,8 +136,10 @@ def deployed_rest_api(project_dir: Path, stage: str) -> dict[str, str]:
 
 def invoke_migrate(lambda_client: Any, stage: str, source: str) -> dict[str, Any]:
     """Run the ``migrate`` function for ``source`` and return its answer; a failure stops the deploy."""
+    name = aws_stage.function_name(stage, "migrate")
+    lambda_client.get_waiter("function_updated_v2").wait(FunctionName=name)  # a VPC function's update takes a while
     answer = lambda_client.invoke(
-        FunctionName=aws_stage.function_name(stage, "migrate"),
+        FunctionName=name,
         InvocationType="RequestResponse",
         Payload=json.dumps({"source": source}).encode(),
     )
