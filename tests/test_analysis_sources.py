@@ -94,8 +94,9 @@ def test_both_sources_are_analysed_with_the_analyses_their_tables_fit(client, so
     assert heroes["xp"]["heroes"] == len(HEROES)
     assert heroes["xp"]["min"] == 0 and heroes["xp"]["max"] == 100
     assert heroes["xp"]["mean"] == pytest.approx(sum(xp_values) / len(xp_values))
-    for percent in (25, 50, 75, 90, 99):
-        assert heroes["xp"][f"p{percent}"] == _nearest_rank(xp_values, percent)
+    assert heroes["xp_percentiles"] == [
+        {"percentile": p, "xp": _nearest_rank(xp_values, p)} for p in (25, 50, 75, 90, 99)
+    ]
     assert sum(bucket["heroes"] for bucket in heroes["xp_histogram"]) == len(HEROES)
     powers = Counter(hero[2] for hero in HEROES)
     assert {row["value"]: row["heroes"] for row in heroes["top_powers"]} == dict(powers)
@@ -161,6 +162,7 @@ def test_both_sources_are_analysed_with_the_analyses_their_tables_fit(client, so
         "high_diastolic_bp": 1,
     }
     assert private["analyses"]["superheroes"]["xp"]["heroes"] == 0
+    assert private["analyses"]["superheroes"]["xp_percentiles"] == []
 
 
 def _closed_port() -> int:
