@@ -49,7 +49,9 @@ def list_heroes() -> Response:
 @json_route(app, "/heroes", methods=["POST"])
 def create_heroes() -> Response:
     created = heroes.create_heroes(app.current_request.raw_body)
-    headers = {"Location": f"/heroes/{created['id']}"} if isinstance(created, dict) else {}
+    # the request's own path, so that a deployed stage's prefix (/api/heroes) is kept
+    path = app.current_request.context.get("path", "/heroes").rstrip("/")
+    headers = {"Location": f"{path}/{created['id']}"} if isinstance(created, dict) else {}
     return Response(body=created, status_code=201, headers=headers)
 
 
