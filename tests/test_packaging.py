@@ -54,13 +54,13 @@ def package(tmp_path_factory: pytest.TempPathFactory) -> dict:
     (project / ".chalice").mkdir()
     shutil.copy(PROJECT_DIR / ".chalice" / "config.json", project / ".chalice")
     aws_stage.write_stage(project, STAGE, OUTPUTS, OPTIONS)
+    config = json.loads((project / ".chalice" / "config.json").read_text())
+    _share_layer_cache(PROJECT_DIR / ".chalice" / "deployments", project / ".chalice" / "deployments")
     out = tmp_path_factory.mktemp("terraform")
-    env = {
-        "PATH": os.environ["PATH"],
-        "HOME": os.environ.get("HOME", str(project)),
-        "CHALICE_STAGE": STAGE,
-        "AWS_DEFAULT_REGION": OUTPUTS["Region"],
-    }
+    # this process's environment (proxies, pip settings) without AWS's or any stage's settings
+    settings = {name for section in config["stages"].values() for name in section.get("environment_variables", {})}
+    env = {name: value for name, value in os.environ.items() if not name.startswith("AWS_") and name not in settings}
+    env.update(CHALICE_STAGE=STAGE, AWS_DEFAULT_REGION=OUTPUTS["Region"])
     chalice = Path(sys.executable).with_name("chalice")
     result = subprocess.run(
         [str(chalice), "package", "--pkg-format", "terraform", "--stage", STAGE, str(out)],
@@ -71,7 +71,20 @@ def package(tmp_path_factory: pytest.TempPathFactory) -> dict:
         timeout=300,
     )
     assert result.returncode == 0, result.stdout + result.stderr
+    _share_layer_cache(project / ".chalice" / "deployments", PROJECT_DIR / ".chalice" / "deployments")
     return json.loads((out / "chalice.tf.json").read_text())
+
+
+def _share_layer_cache(source: Path, target: Path) -> None:
+    """Chalice builds the dependency layer with ``pip download`` (PyPI) and caches it, keyed by the requirements,
+    in the project's git-ignored ``.chalice/deployments``; sharing that cache with the copy means only the first
+    run after a requirements change needs the network."""
+    target.mkdir(parents=True, exist_ok=True)
+    for layer in source.glob("managed-layer-*.zip") if source.is_dir() else ():
+        if not (target / layer.name).exists():
+            partial = target / f".{layer.name}.{os.getpid()}"
+            shutil.copy(layer, partial)
+            partial.replace(target / layer.name)  # atomic: a concurrent run never sees half a zip
 
 
 def _ref(function: str) -> str:
