@@ -45,6 +45,12 @@ def _anomaly_cells(anomaly: dict[str, Any]) -> list[str]:
     ]
 
 
+def _percent(document: dict[str, Any]) -> str:
+    """The share of anomalous records, from the counts (as the summary computes it, so the two agree)."""
+    records = document["records_analyzed"]
+    return f"{100 * document['anomaly_count'] / records:.1f}%" if records else "0.0%"
+
+
 def _anomaly_line(anomaly: dict[str, Any]) -> str:
     readings = " ".join(f"{metric}={_value(anomaly[metric])}" for metric in health_rules.METRICS)
     return f"  {anomaly['event_time']} {anomaly['user_id']}: {readings} -> {', '.join(anomaly['reasons'])}"
@@ -57,7 +63,7 @@ def render_text(document: dict[str, Any], anomalies: list[dict[str, Any]], locat
         "",
         f"File: {document['source_key'] or document['processed_key']}",
         f"Records analysed: {document['records_analyzed']} (from {statistics['users']} users)",
-        f"Anomalous records: {statistics['anomalous_records']} ({100 * statistics['anomaly_rate']:.1f}%), "
+        f"Anomalous records: {statistics['anomalous_records']} ({_percent(document)}), "
         f"{statistics['users_with_anomalies']} users affected",
     ]
     lines += [f"  - {label}: {count}" for label, count in _reason_lines(statistics)]
@@ -99,7 +105,7 @@ def render_html(document: dict[str, Any], anomalies: list[dict[str, Any]], locat
         f"<h1>{escape(SUBJECT_PREFIX)}</h1>"
         f"<p>File: {escape(document['source_key'] or document['processed_key'])}<br>"
         f"Records analysed: {document['records_analyzed']} (from {statistics['users']} users)<br>"
-        f"Anomalous records: {statistics['anomalous_records']} ({100 * statistics['anomaly_rate']:.1f}%)</p>"
+        f"Anomalous records: {statistics['anomalous_records']} ({_percent(document)})</p>"
         f"<ul>{reasons}</ul>"
         f"<h2>Summary</h2><p>{escape(document['summary'])}</p>"
         f"<h2>Insights</h2><ul>{items(document['insights'])}</ul>"

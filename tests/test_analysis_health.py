@@ -161,7 +161,8 @@ def test_the_shared_health_files_are_analysed_and_reported(client, s3, platform,
     assert text.startswith("Health Data Analysis Report\n")
     assert f"File: raw/health/{path}.csv" in text
     assert f"Records analysed: {valid_rows} (from 10 users)" in text
-    assert f"Anomalous records: {len(expected)} (" in text
+    percent = f"{100 * len(expected) / valid_rows:.1f}%"
+    assert f"Anomalous records: {len(expected)} ({percent})" in text and f"({percent})" in analysis["summary"]
     assert f"Anomalies (first 20 of {len(expected)})" in text
     assert f"s3://{bucket}/analysis/health/{path}.json" in text
 
