@@ -473,3 +473,41 @@ def test_an_uploaded_health_csv_is_ingested_analysed_and_reported_through_local_
     [notification] = received(report_queue)
     assert notification["Subject"].startswith("Health Data Analysis Report - ")
     assert f"File: raw/health/{path}.csv" in notification["Message"]
+
+
+def test_an_unreachable_bedrock_falls_back_too(client, s3, platform, report_queue, monkeypatch):
+    """No stub: the real client against an endpoint that hangs up on every request (botocore's own errors)."""
+    import socket
+    import threading
+
+    server = socket.create_server(("127.0.0.1", 0))
+    stop = threading.Event()
+
+    def hang_up() -> None:
+        server.settimeout(0.2)
+        while not stop.is_set():
+            try:
+                connection, _ = server.accept()
+            except TimeoutError:
+                continue
+            connection.close()
+
+    thread = threading.Thread(target=hang_up, daemon=True)
+    thread.start()
+    monkeypatch.setenv("AWS_ENDPOINT_URL_BEDROCK_RUNTIME", f"http://127.0.0.1:{server.getsockname()[1]}")
+    monkeypatch.setenv("INSIGHTS_MODEL_ID", "anthropic.claude-3-haiku-20240307-v1:0")
+    reset_clients()
+    bucket = platform["DATA_BUCKET"]
+    rows = processed_rows("sample_data.csv")[:100]
+    path = upload_processed(s3, bucket, rows)
+    try:
+        deliver(client, completion(bucket, path, len(rows)))
+    finally:
+        stop.set()
+        thread.join()
+        server.close()
+
+    analysis = stored_analysis(s3, bucket, path)
+    assert analysis["insights_source"] == "rules"
+    assert "Connection" in analysis["insights_fallback_reason"]
+    assert len(received(report_queue)) == 1
