@@ -7,8 +7,12 @@ against AWS and against the local emulator.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from functools import cache
 from typing import Any
+
+from chalicelib.errors import DependencyUnavailable
 
 
 @cache
@@ -26,3 +30,16 @@ def client(service: str) -> Any:
 def reset_clients() -> None:
     """Forget every client (tests point the process at a new endpoint)."""
     client.cache_clear()
+
+
+@contextmanager
+def unavailable_as(service: str) -> Iterator[None]:
+    """Raise a failed AWS call (unreachable, throttled, denied, failed upload) as ``DependencyUnavailable``
+    naming ``service``: a 503 at the HTTP edge, a failed invocation (and a retry) for an event."""
+    from boto3.exceptions import Boto3Error
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    try:
+        yield
+    except (BotoCoreError, ClientError, Boto3Error) as exc:
+        raise DependencyUnavailable(service, str(exc)) from exc

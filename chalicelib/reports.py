@@ -212,7 +212,8 @@ def run_sales_report(day: date) -> dict[str, Any]:
         SALES_SQL, utc_range(day, day, report.timezone), SALES_SHEET, workbook_key(day), observe=report.add
     )
     text = format_report(report)
-    published = aws.client("sns").publish(TopicArn=topic, Subject=SUBJECT, Message=text)
+    with aws.unavailable_as("sns"):
+        published = aws.client("sns").publish(TopicArn=topic, Subject=SUBJECT, Message=text)
     result = {
         **summary(report),
         "workbook": {"bucket": workbook["bucket"], "key": workbook["key"]},

@@ -333,3 +333,13 @@ def test_cli_runs_the_same_report(cafe, capsys, report_queue):
     assert {k: summary[k] for k in JULY_5} == JULY_5
     assert [n["MessageId"] for n in received(report_queue)] == [summary["message_id"]]
     assert main(["--date", "2020-13-01"]) == 2
+
+
+def test_aws_unreachable_is_503_naming_it(client, cafe, monkeypatch):
+    from tests.conftest import reset_clients
+
+    monkeypatch.setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:1")
+    reset_clients()
+    response = client.http.post("/reports/sales", headers={"Content-Type": "application/json"}, body="")
+    assert response.status_code == 503
+    assert json.loads(response.body)["Message"].startswith("s3 is unavailable: ")
