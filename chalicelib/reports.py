@@ -151,10 +151,15 @@ def format_report(report: SalesReport) -> str:
 
         Sales Analysis Report
         Date: 2020-06-20
+        Time zone: UTC
 
         Product Group: Pastries
-          Product           Quantity   Revenue
-          Croissant                4      6.00
+          Product     Quantity  Revenue
+          Croissant          4     6.00
+          -----------------------------
+          Total              4     6.00
+
+        All groups           4     6.00
     """
     lines = [TITLE, f"Date: {report.day.isoformat()}", f"Time zone: {report.timezone}", ""]
     if not report.groups:

@@ -343,3 +343,18 @@ def test_aws_unreachable_is_503_naming_it(client, cafe, monkeypatch):
     response = client.http.post("/reports/sales", headers={"Content-Type": "application/json"}, body="")
     assert response.status_code == 503
     assert json.loads(response.body)["Message"].startswith("s3 is unavailable: ")
+
+
+def test_cafe_seeder_loads_the_sample_once(cafe):
+    from devtools.seed import CAFE_TABLES, seed_cafe
+
+    assert seed_cafe(cafe) == {}  # the tables hold data already: nothing is loaded twice
+    with cafe.cursor(dicts=False) as cur:
+        counts = {}
+        for table in CAFE_TABLES:
+            cur.execute(f"SELECT COUNT(*) FROM `{table}`")  # sql-ok: table names from CAFE_TABLES
+            counts[table] = cur.fetchone()[0]
+        cur.execute("SELECT MIN(order_date_time), MAX(order_date_time) FROM `order`")
+        first, last = cur.fetchone()
+    assert counts == {"product_group": 2, "product": 9, "order": 24, "order_item": 51}
+    assert (str(first), str(last)) == ("2020-06-20 13:09:07", "2020-07-28 13:14:07")  # UTC, as in the dump
