@@ -170,7 +170,13 @@ def serve(app: Chalice, stop: threading.Event | None = None, poll_seconds: float
     print(f"[events] delivering to {', '.join(sorted(r.handler for r in routes)) or 'no handlers'}")
     stop = stop or threading.Event()
     while not stop.is_set():
-        if not deliver_pending(app, routes):
+        try:
+            delivered = deliver_pending(app, routes)
+        except Exception as exc:  # the emulator restarting or busy: keep going, as Lambda's pollers do
+            print(f"[events] polling failed, retrying: {exc}", file=sys.stderr)
+            delivered = 0
+            stop.wait(1.0)
+        if not delivered:
             stop.wait(poll_seconds)
 
 

@@ -294,3 +294,25 @@ def test_an_object_deleted_before_its_event_arrives_is_ignored(client, db, inges
     assert result["action"] == "ignored"
     assert "does not exist" in result["why"]
     assert published_events(ingest_env["events_queue"]) == []
+
+
+def test_the_same_bytes_with_another_etag_are_found_a_duplicate_by_their_content(client, db, s3, ingest_env):
+    body = health_file(3).encode()
+    upload("raw/health/etag.csv", body)
+    assert deliver(client, "raw/health/etag.csv")["status"] == "loaded"
+    # a multipart upload of the same bytes has another ETag: only the content's SHA-256 says it is the same
+    bucket = ingest_env["bucket"]
+    upload_id = s3.create_multipart_upload(Bucket=bucket, Key="raw/health/etag.csv")["UploadId"]
+    part = s3.upload_part(Bucket=bucket, Key="raw/health/etag.csv", UploadId=upload_id, PartNumber=1, Body=body)
+    s3.complete_multipart_upload(
+        Bucket=bucket,
+        Key="raw/health/etag.csv",
+        UploadId=upload_id,
+        MultipartUpload={"Parts": [{"PartNumber": 1, "ETag": part["ETag"]}]},
+    )
+
+    result = deliver(client, "raw/health/etag.csv")
+
+    assert result["status"] == "duplicate"
+    assert result["counts"]["loaded"] == health_count(db) == 3
+    assert s3.list_multipart_uploads(Bucket=bucket).get("Uploads", []) == []
