@@ -109,7 +109,7 @@ class PartWriter(io.TextIOBase):
             )["UploadId"]
         number = len(self._parts) + 1
         answer = s3.upload_part(
-            Bucket=self.bucket, Key=self.key, UploadId=self._upload_id, PartNumber=number, Body=bytes(self._buffer)
+            Bucket=self.bucket, Key=self.key, UploadId=self._upload_id, PartNumber=number, Body=self._buffer
         )
         self._parts.append({"PartNumber": number, "ETag": answer["ETag"]})
         self._buffer.clear()
@@ -117,7 +117,7 @@ class PartWriter(io.TextIOBase):
     def complete(self) -> None:
         s3 = aws.client("s3")
         if self._upload_id is None:
-            s3.put_object(Bucket=self.bucket, Key=self.key, Body=bytes(self._buffer), ContentType=self.content_type)
+            s3.put_object(Bucket=self.bucket, Key=self.key, Body=self._buffer, ContentType=self.content_type)
         else:
             if self._buffer:
                 self._upload_part()
