@@ -105,7 +105,7 @@ class Database:
     def _connect(self) -> Any:
         creds = resolve_credentials(self._settings)
         pymysql = _pymysql()
-        return pymysql.connect(
+        conn = pymysql.connect(
             host=creds.host,
             port=creds.port,
             user=creds.user,
@@ -114,11 +114,16 @@ class Database:
             charset="utf8mb4",
             autocommit=True,
             connect_timeout=CONNECT_TIMEOUT_SECONDS,
-            read_timeout=QUERY_TIMEOUT_SECONDS,
+            # PyMySQL's connect_timeout covers the TCP connect only; the handshake, login and session setup are
+            # reads. Bounding them too makes a server that accepts connections but never answers (hung, or a
+            # proxy in front of a dead one) fail within seconds instead of after a query timeout.
+            read_timeout=CONNECT_TIMEOUT_SECONDS,
             write_timeout=QUERY_TIMEOUT_SECONDS,
             local_infile=True,
             init_command="SET time_zone = '+00:00'",
         )
+        conn._read_timeout = QUERY_TIMEOUT_SECONDS  # for queries; PyMySQL (pinned) applies it at each read
+        return conn
 
     def connection(self) -> Any:
         """The open connection, (re)connecting when there is none or it went away while idle."""

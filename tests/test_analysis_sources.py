@@ -251,3 +251,28 @@ def test_the_readme_curl_examples_answer_results_for_their_sources(client, sourc
         assert response.status_code == 200
         assert set(results) == (set(json.loads(body)["sources"]) if body else {"public", "private"})
         assert all(entry["status"] == "ok" for entry in results.values())
+
+
+def test_a_source_that_accepts_connections_but_never_answers_fails_fast(client, sources, monkeypatch):
+    """A hung server (or a proxy in front of a dead one) must cost the connect timeout (3 s), not the 60 s query
+    timeout: the MySQL handshake is bounded too. The bound below only separates those two cases."""
+    import threading
+    import time
+
+    silent = socket.create_server(("127.0.0.1", 0))
+    accepted: list[socket.socket] = []
+    threading.Thread(target=lambda: accepted.append(silent.accept()[0]), daemon=True).start()
+    source = {"DB_NAME": TEST_PRIVATE_DB_NAME, "DB_PORT": str(silent.getsockname()[1])}
+    monkeypatch.setenv("ANALYSIS_SOURCES", json.dumps({"public": {}, "private": source}))
+    reset_clients()
+    started = time.monotonic()
+    try:
+        status, body = _post(client)
+    finally:
+        for connection in accepted:
+            connection.close()
+        silent.close()
+    assert time.monotonic() - started < 20
+    assert status == 200 and body["results"]["public"]["status"] == "ok"
+    assert body["results"]["private"]["status"] == "error"
+    assert "timed out" in body["results"]["private"]["error"]
