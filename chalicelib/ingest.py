@@ -139,12 +139,14 @@ class _Outputs:
     def reject(self, fields: list[str], reason: str) -> None:
         self.invalid.writerow([reason, *fields])
 
+    def keys(self, rejected: int) -> dict[str, str | None]:
+        """The output keys the manifest names: no rejected file when no row was rejected."""
+        return {"processed": self.processed.key, "rejected": self.rejected.key if rejected else None}
+
     def complete(self, manifest: dict[str, Any]) -> None:
         self.processed.complete()
-        manifest["outputs"]["processed"] = self.processed.key
-        if manifest["counts"]["rejected"]:
+        if manifest["outputs"]["rejected"]:
             self.rejected.complete()
-            manifest["outputs"]["rejected"] = self.rejected.key
         else:  # an earlier version of the file may have left one
             storage.delete(self.rejected.bucket, self.rejected.key)
 
@@ -234,6 +236,7 @@ def _load_rows(
     counts["loaded"] = counts["input"] - counts["rejected"]
     manifest["reasons"] = dict(sorted(reasons.items()))
     manifest["sha256"] = reader.sha256
+    manifest["outputs"] = outputs.keys(counts["rejected"])
     return outputs
 
 

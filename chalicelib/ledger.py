@@ -80,10 +80,11 @@ def record(cursor: Any, manifest: dict[str, Any]) -> None:
 
 
 def mark_completed(manifest: dict[str, Any]) -> None:
-    """The manifest is written and the completion event published: a redelivery is now a duplicate."""
+    """The manifest (now with ``finished_at``) is written and the completion event published: a redelivery
+    is now a duplicate, reported with this manifest."""
     source = manifest["source"]
     with get_database().cursor() as cur:
         cur.execute(
-            "UPDATE ingest_ledger SET completed_at = CURRENT_TIMESTAMP(3) WHERE source_hash = %s",
-            (_hash(source["bucket"], source["key"], manifest["sha256"]),),
+            "UPDATE ingest_ledger SET completed_at = CURRENT_TIMESTAMP(3), manifest = %s WHERE source_hash = %s",
+            (json.dumps(manifest, default=str), _hash(source["bucket"], source["key"], manifest["sha256"])),
         )

@@ -57,6 +57,8 @@ def test_the_same_file_delivered_again_is_a_duplicate_with_the_original_counts(c
     assert manifest["status"] == "duplicate"
     assert manifest["counts"] == first["counts"]
     assert manifest["original"]["status"] == "loaded"
+    assert manifest["original"]["finished_at"] >= manifest["original"]["started_at"]
+    assert manifest["outputs"]["rejected"] == "rejected/health/dup.csv"
     assert [e["message"]["status"] for e in published_events(ingest_env["events_queue"])] == [
         "loaded",
         "duplicate",
@@ -141,6 +143,10 @@ def test_a_crash_after_the_commit_is_completed_by_the_redelivery_without_loading
 
     assert result["status"] == "loaded"
     assert health_count(db) == 4
+    manifest = read_manifest("manifests/health/late-crash.json")
+    assert manifest["status"] == "loaded"
+    assert manifest["outputs"] == {"processed": "processed/health/late-crash.csv", "rejected": None}
+    assert len(read_csv("processed/health/late-crash.csv")) == 4
     [event] = published_events(ingest_env["events_queue"])
     assert (event["message"]["status"], event["message"]["counts"]["loaded"]) == ("loaded", 4)
     assert deliver(client, "raw/health/late-crash.csv")["status"] == "duplicate"
