@@ -124,4 +124,5 @@ def render(document: dict[str, Any], anomalies: list[dict[str, Any]], bucket: st
         subject=subject(document["analysed_at"], zone),
         text=render_text(document, anomalies, location),
         html=render_html(document, anomalies, location),
+        report_type="health_analysis",
     )

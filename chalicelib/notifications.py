@@ -38,6 +38,7 @@ class Report:
     subject: str
     text: str
     html: str
+    report_type: str  # the SNS message attribute ``report_type``, for subscription filter policies
 
 
 class NotificationInProgress(RuntimeError):
@@ -132,7 +133,7 @@ def publish_sns(report: Report) -> str:
         TopicArn=get_settings().require("REPORT_TOPIC_ARN"),
         Subject=report.subject,
         Message=report.text,
-        MessageAttributes={"report_type": {"DataType": "String", "StringValue": "health_analysis"}},
+        MessageAttributes={"report_type": {"DataType": "String", "StringValue": report.report_type}},
     )
     return response["MessageId"]
 

@@ -157,6 +157,7 @@ def test_the_shared_health_files_are_analysed_and_reported(client, s3, platform,
     [notification] = received(report_queue)
     analysed_on = datetime.fromisoformat(analysis["analysed_at"]).strftime("%B %d, %Y")
     assert notification["Subject"] == f"Health Data Analysis Report - {analysed_on}"
+    assert notification["MessageAttributes"]["report_type"]["Value"] == "health_analysis"
     text = notification["Message"]
     assert text.startswith("Health Data Analysis Report\n")
     assert f"File: raw/health/{path}.csv" in text
