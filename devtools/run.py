@@ -50,6 +50,7 @@ def main() -> int:
                 "127.0.0.1",
                 "--port",
                 str(api_port),
+                "--no-autoreload",  # a reload drops in-flight requests; restart make run to pick up code changes
             ],
             cwd=PROJECT_DIR,
             env={**os.environ, **env},
