@@ -276,3 +276,36 @@ def test_a_source_that_accepts_connections_but_never_answers_fails_fast(client, 
     assert status == 200 and body["results"]["public"]["status"] == "ok"
     assert body["results"]["private"]["status"] == "error"
     assert "timed out" in body["results"]["private"]["error"]
+
+
+def test_sales_days_are_business_days_of_the_report_timezone(client, sources, s3, platform, monkeypatch):
+    public, _ = sources
+    with public.cursor() as cur:  # 03:00 UTC on July 11th is still July 10th in New York
+        cur.execute(
+            "INSERT INTO `order` (order_number, order_date_time, amount) VALUES (900, '2020-07-11 03:00:00', 7.5)"
+        )
+    monkeypatch.setenv("REPORT_TIMEZONE", "America/New_York")
+    reset_clients()
+    status, body = _post(client, {"sources": ["public"]})
+    assert status == 200
+    per_day = {
+        row["day"]: row
+        for row in _object(s3, platform["DATA_BUCKET"], body["results"]["public"]["key"])["analyses"]["sales"][
+            "per_day"
+        ]
+    }
+    assert per_day["2020-07-10"]["orders"] == 1 and per_day["2020-07-10"]["revenue"] == 7.5
+    assert per_day["2020-07-11"]["orders"] == 0
+
+
+def test_sales_day_windows_follow_daylight_saving_changes():
+    from zoneinfo import ZoneInfo
+
+    from chalicelib.analysis import sales_days
+
+    windows = sales_days(datetime(2025, 3, 31, 12), ZoneInfo("Europe/Berlin"), days=2)
+    assert [(day.isoformat(), (ends - starts).total_seconds() / 3600) for day, starts, ends in windows] == [
+        ("2025-03-30", 23.0),  # clocks went forward
+        ("2025-03-31", 24.0),
+    ]
+    assert windows[0][1] == datetime(2025, 3, 29, 23)  # midnight in Berlin, as naive UTC
