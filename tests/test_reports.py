@@ -358,3 +358,17 @@ def test_cafe_seeder_loads_the_sample_once(cafe):
         first, last = cur.fetchone()
     assert counts == {"product_group": 2, "product": 9, "order": 24, "order_item": 51}
     assert (str(first), str(last)) == ("2020-06-20 13:09:07", "2020-07-28 13:14:07")  # UTC, as in the dump
+
+
+def test_importing_the_app_loads_no_workbook_library():
+    """openpyxl (and lxml through it) load on the first export, not at every cold start."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    code = "import sys, app; print(sorted(m for m in ('openpyxl', 'lxml', 'xlsxwriter') if m in sys.modules))"
+    out = subprocess.run(
+        [sys.executable, "-c", code], cwd=Path(__file__).resolve().parent.parent, capture_output=True, text=True
+    )
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "[]"
