@@ -162,3 +162,22 @@ def test_bom_crlf_and_quoted_fields_are_accepted(client, db, ingest_env):
         {"id": 13, "name": "spaced", "power": "run", "xp": 7, "color": "red"},
     ]
     assert read_csv("processed/superheroes/windows.csv")[0]["name"] == "iron, doctor"
+
+
+def test_multibyte_characters_split_between_read_chunks_are_decoded(client, db, ingest_env):
+    from chalicelib.storage import READ_CHUNK_BYTES
+
+    def build(pad: int) -> bytes:
+        rows = [f"2025-09-17T11:59:16Z,{'x' * pad}€ü{i},100,95,21,37.5,120,80" for i in range(READ_CHUNK_BYTES // 40)]
+        return ("\n".join([HEALTH_HEADER, *rows]) + "\n").encode("utf-8")
+
+    # shift the rows until the chunk boundary falls inside a multi-byte character
+    body = next(b for b in map(build, range(4)) if b[READ_CHUNK_BYTES] & 0xC0 == 0x80)
+    upload("raw/health/unicode.csv", body)
+
+    result = deliver(client, "raw/health/unicode.csv")
+
+    rows = READ_CHUNK_BYTES // 40
+    assert result["counts"] == {"input": rows, "loaded": rows, "rejected": 0}
+    users = table_rows(db, "SELECT user_id FROM health_metrics WHERE user_id LIKE %s", ("%€ü%",))
+    assert len(users) == rows
