@@ -30,6 +30,11 @@ lint: venv
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/cfn-lint infra/*.yaml
 
+# README "Benchmarks": our hot paths next to limits and peers; writes bench/results.json (about 6-9 minutes)
+bench: venv services
+	$(PY) -m pip install --quiet -r requirements-bench.txt
+	$(PY) -m bench.run
+
 # AWS (README "Deploy to AWS"): STAGE=dev|prod; needs AWS credentials and a region
 deploy: venv
 	$(PY) -m devtools.deploy deploy --stage $(STAGE)

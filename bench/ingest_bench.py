@@ -1,0 +1,111 @@
+"""One contender of the 1,000,000-row superheroes ingest, in this (fresh) process: ``python -m
+bench.ingest_bench <contender> ...``. It empties ``superheroes`` and the ingest ledger first (untimed), loads,
+checks the rows arrived, and prints seconds, rows/s and this process's peak RSS as JSON.
+
+- ``ours``: the app's S3 handler ``on_s3_upload`` called as Lambda calls it, with an ``ObjectCreated`` event for
+  ``raw/superheroes/...csv`` in the emulated bucket (stream in, validate, ``processed/`` out, load, manifest);
+- ``load_data``: ``LOAD DATA LOCAL INFILE`` of the same bytes from a local file (no S3, no validation: the limit);
+- ``pandas``: ``read_csv`` of the object + ``DataFrame.to_sql`` (:mod:`bench.peers.csv_to_mysql`);
+- ``row_by_row``: one ``INSERT`` per row, over the first ``--sample`` rows only (rows/s extrapolates).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from pathlib import Path
+
+from bench.common import emit, peak_rss_mib
+
+CONTENDERS = ("ours", "load_data", "pandas", "row_by_row")
+
+
+def s3_event(bucket: str, key: str) -> dict:
+    from urllib.parse import quote_plus
+
+    record = {
+        "eventVersion": "2.1",
+        "eventSource": "aws:s3",
+        "awsRegion": "us-east-1",
+        "eventName": "ObjectCreated:Put",
+        "s3": {"bucket": {"name": bucket, "arn": f"arn:aws:s3:::{bucket}"}, "object": {"key": quote_plus(key)}},
+    }
+    return {"Records": [record]}
+
+
+def empty_tables() -> None:
+    from chalicelib.db import get_database
+
+    with get_database().cursor() as cur:
+        cur.execute("TRUNCATE TABLE superheroes")
+        cur.execute("DELETE FROM ingest_ledger")
+
+
+def table_rows() -> int:
+    from chalicelib.db import get_database
+
+    with get_database().cursor(dicts=False) as cur:
+        cur.execute("SELECT COUNT(*) FROM superheroes")
+        return int(cur.fetchone()[0])
+
+
+def run(contender: str, bucket: str, key: str, csv_path: Path, sample: int) -> dict:
+    empty_tables()
+    # imports first (cold start is measured elsewhere): the RSS growth past this point is what the rows cost
+    for module in {"ours": ("app",), "pandas": ("pandas", "sqlalchemy", "boto3"), "row_by_row": ("boto3",)}.get(
+        contender, ()
+    ):
+        __import__(module)
+    baseline = peak_rss_mib("VmRSS")
+    started = time.perf_counter()
+    if contender == "ours":
+        from chalice.local import LambdaContext
+
+        from app import on_s3_upload
+
+        result = on_s3_upload(s3_event(bucket, key), LambdaContext("on_s3_upload", 512))
+        if result.get("status") != "loaded":
+            raise SystemExit(f"ingest did not load: {result}")
+    elif contender == "load_data":
+        from bench.data import load_data
+        from chalicelib.db import get_database
+
+        load_data(get_database(), csv_path, "superheroes", "id, name, hero, power, xp, color")
+    elif contender == "pandas":
+        from bench.peers.csv_to_mysql import pandas_to_sql
+
+        pandas_to_sql(bucket, key)
+    else:
+        from bench.peers.csv_to_mysql import row_by_row
+
+        row_by_row(bucket, key, sample)
+    seconds = time.perf_counter() - started
+    rows = table_rows()
+    peak = peak_rss_mib()
+    return {
+        "contender": contender,
+        "seconds": seconds,
+        "rows": rows,
+        "rows_per_s": rows / seconds,
+        "peak_rss_mib": peak,
+        "rss_growth_mib": round(peak - baseline, 1),
+        "extrapolated": contender == "row_by_row",
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("contender", choices=CONTENDERS)
+    parser.add_argument("--bucket", required=True)
+    parser.add_argument("--key", required=True)
+    parser.add_argument("--csv", type=Path, required=True, help="the same file, local (for LOAD DATA)")
+    parser.add_argument("--sample", type=int, default=20_000, help="rows the row-by-row loop inserts")
+    args = parser.parse_args()
+    sys.stdout = open(os.devnull, "w")  # the app's JSON log lines  # noqa: SIM115
+    emit(run(args.contender, args.bucket, args.key, args.csv, args.sample))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,41 @@
+"""The bench's peers answer what the systems they stand for answer (a peer that did less would flatter us),
+and the bench's table says which goals were met. Fast: a few rows in the test database."""
+
+from __future__ import annotations
+
+import json
+
+from bench.peers import mp6_template
+from bench.run import Bench
+
+HERO = {"name": "irondoctor", "hero": "no", "power": "eat", "xp": 77, "color": "yellow"}
+
+
+def test_template_peer_answers_the_templates_response_and_caches_by_xp(hero_table, redis_client):
+    written = mp6_template.lambda_handler({"USE_CACHE": "True", "REQUEST": "write", "SQLS": [HERO]}, None)
+    assert written == {"statusCode": 200, "body": "write success"}
+    with hero_table.cursor() as cur:
+        cur.execute("SELECT id, name, hero, power, xp, color FROM superheroes")
+        stored = cur.fetchall()
+    assert stored == [{"id": 1, **HERO}]
+    assert json.loads(redis_client.get("77"))["name"] == "irondoctor"  # write-through under str(xp)
+
+    read = {"USE_CACHE": "True", "REQUEST": "read", "SQLS": [77, 78]}
+    first = mp6_template.lambda_handler(read, None)
+    assert first["statusCode"] == 200
+    assert [{k: row[k] for k in ("id", *HERO)} for row in first["body"]] == [{"id": 1, **HERO}]  # 78: no such hero
+    redis_client.delete("77")
+    assert mp6_template.lambda_handler(read, None) == first  # a miss reads MySQL and fills the cache again
+    assert redis_client.ttl("77") > 0
+
+
+def test_bench_table_ratios_and_goals():
+    bench = Bench(rows=10)
+    bench.add("time", "s/request", 2.0, 1.0, {"peer": 10.0}, [("<= 1.5x limit", False)])
+    bench.add("rate", "rows/s", 50.0, 100.0, {"pandas": 10.0}, [(">= 0.5x limit", True)])
+    bench.add("memory", "MiB", 60.0, 30.0, {"pandas": 240.0}, [])
+    time_row, rate_row, memory_row = bench.table
+    assert time_row["ratios"] == {"ours/limit": 2.0, "faster than peer": 5.0}
+    assert time_row["goals"] == [{"goal": "<= 1.5x limit", "met": False}]
+    assert rate_row["ratios"] == {"ours/limit": 0.5, "faster than pandas": 5.0}
+    assert memory_row["ratios"] == {"ours/limit": 2.0, "pandas/ours": 4.0}
