@@ -15,7 +15,6 @@ import json
 import math
 import time
 from collections.abc import Callable, Iterable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -299,6 +298,8 @@ def configured_sources() -> list[str]:
 
 def run_analyses(sources: Iterable[str] | None = None, trigger: str = "api") -> dict[str, Any]:
     """Analyse ``sources`` (all configured ones when ``None``) in parallel: ``{"results": {source: entry}}``."""
+    from concurrent.futures import ThreadPoolExecutor  # only runs need it: kept out of every cold start
+
     names = list(dict.fromkeys(sources)) if sources is not None else configured_sources()
     run_at = datetime.now(UTC)
     zone = ZoneInfo(get_settings().report_timezone)

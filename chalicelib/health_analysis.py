@@ -14,7 +14,6 @@ from __future__ import annotations
 import codecs
 import csv
 import json
-import tempfile
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -156,6 +155,8 @@ def analyse_file(bucket: str, processed_key: str, source_key: str | None = None)
     When every channel has already been notified for this exact content (a redelivered trigger), nothing is
     recomputed or sent.
     """
+    import tempfile  # only this function needs it: kept out of every handler's cold start
+
     analysis_key = analysis_key_for(processed_key)
     obj = aws.client("s3").get_object(Bucket=bucket, Key=processed_key)
     etag = obj["ETag"].strip('"')
