@@ -17,7 +17,7 @@ possible duplicate in that millisecond window over a lost health alert. A failed
 from __future__ import annotations
 
 import hashlib
-import uuid
+import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -69,7 +69,7 @@ _STALE = "sent_at IS NULL AND (claimed_at IS NULL OR claimed_at < UTC_TIMESTAMP(
 def _claim(analysis_key: str, content_etag: str, channel: str) -> str | None:
     """Our claim token when we may send now; ``None`` when it was sent already. Raises
     :class:`NotificationInProgress` when someone else holds a fresh claim."""
-    token = uuid.uuid4().hex
+    token = secrets.token_hex(16)  # 32 hex digits, like uuid4().hex; uuid costs ~4 ms at cold start
     key = _row_key(analysis_key, content_etag, channel)
     lease = (CLAIM_LEASE_SECONDS,)
     with get_database().transaction(dicts=False) as cur:
