@@ -30,7 +30,7 @@ lint: venv
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/cfn-lint infra/*.yaml
 
-# README "Benchmarks": our hot paths next to limits and peers; writes bench/results.json (about 6-9 minutes)
+# README "Benchmarks": our hot paths next to limits and peers; writes bench/results.json (about 5-8 minutes)
 bench: venv services
 	$(PY) -m pip install --quiet -r requirements-bench.txt
 	$(PY) -m bench.run
