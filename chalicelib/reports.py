@@ -30,9 +30,12 @@ EARLIEST_DAY, LATEST_DAY = date(1970, 1, 1), date(9998, 12, 31)  # TIMESTAMP sta
 _ISO_DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 # Per product group and product, within [start, end). Grouped by every selected column so that it also runs
-# under ONLY_FULL_GROUP_BY (MariaDB does not infer functional dependencies on a primary key).
+# under ONLY_FULL_GROUP_BY (MariaDB does not infer functional dependencies on a primary key). STRAIGHT_JOIN keeps
+# the join order as written, from the day's range of `order`: right after a bulk load, before InnoDB has
+# recomputed its statistics, MariaDB otherwise starts from product and reads order_item whole (1,000,000 items:
+# 2.2 s instead of 10 ms; make bench).
 SALES_SQL = """
-SELECT pg.product_group_number, pg.product_group_name, p.id, p.product_name,
+SELECT STRAIGHT_JOIN pg.product_group_number, pg.product_group_name, p.id, p.product_name,
        SUM(oi.quantity) AS quantity, SUM(oi.amount) AS revenue
 FROM `order` o
 JOIN order_item oi ON oi.order_number = o.order_number
