@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 
-from bench.peers import mp6_template
+from bench.peers import cafe_extractor, mp6_template
 from bench.run import Bench
 
 HERO = {"name": "irondoctor", "hero": "no", "power": "eat", "xp": 77, "color": "yellow"}
@@ -27,6 +27,16 @@ def test_template_peer_answers_the_templates_response_and_caches_by_xp(hero_tabl
     redis_client.delete("77")
     assert mp6_template.lambda_handler(read, None) == first  # a miss reads MySQL and fills the cache again
     assert redis_client.ttl("77") > 0
+
+
+def test_cafe_extractor_peer_sums_every_order_like_the_original(cafe):
+    """The original extractor's result on the lab's sample data (every order, no date filter)."""
+    answer = cafe_extractor.lambda_handler({}, None)
+    assert answer["statusCode"] == 200
+    assert [(row[2], row[4]) for row in answer["body"]] == [
+        (1, 29), (2, 23), (3, 18), (4, 6), (5, 34), (6, 33), (7, 33), (8, 17), (9, 24)
+    ]  # fmt: skip
+    assert answer["body"][0][:4] == [1, "Pastries", 1, "Croissant"]
 
 
 def test_bench_table_ratios_and_goals():
