@@ -11,7 +11,6 @@ connect timeout (3 s) and yields its own error entry while the others complete.
 
 from __future__ import annotations
 
-import json
 import math
 import time
 from collections.abc import Callable, Iterable, Sequence
@@ -21,6 +20,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from chalicelib import health_rules
+from chalicelib.bodies import json_object
 from chalicelib.config import ConfigError, get_settings
 from chalicelib.db import Database, get_database
 from chalicelib.errors import InvalidInput
@@ -311,17 +311,7 @@ def run_analyses(sources: Iterable[str] | None = None, trigger: str = "api") -> 
 def requested_sources(raw_body: bytes | str | None) -> list[str] | None:
     """The sources a ``POST /analysis`` body names (``None``: all). Raises :class:`InvalidInput` saying what is
     wrong with a body that is not ``{}`` or ``{"sources": [known names, ...]}``."""
-    if raw_body is None or not raw_body.strip():
-        return None
-    try:
-        body = json.loads(raw_body)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise InvalidInput(f"the request body is not valid JSON: {exc}") from None
-    if not isinstance(body, dict):
-        raise InvalidInput('the request body must be a JSON object such as {"sources": ["public"]}')
-    unknown_fields = sorted(set(body) - {"sources"})
-    if unknown_fields:
-        raise InvalidInput(f"unknown field(s) {unknown_fields}; the body may only have 'sources'")
+    body = json_object(raw_body, ["sources"], '{"sources": ["public"]}')
     if "sources" not in body:
         return None
     sources = body["sources"]

@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from chalicelib import reports, workbooks
+from chalicelib.bodies import json_object
 from chalicelib.config import get_settings
 from chalicelib.errors import InvalidInput
 from chalicelib.logs import log_event
@@ -128,7 +129,7 @@ def run_export(name: str, raw_params: Mapping[str, Any]) -> dict[str, Any]:
 def export_for_request(raw_body: bytes | str | None) -> dict[str, Any]:
     """``POST /exports`` with ``{"name": "heroes", "parameters": {"power": "flight"}}``."""
     example = '{"name": "heroes", "parameters": {"min_xp": 10}}'
-    body = reports.parse_json_object(raw_body, ["name", "parameters"], example)
+    body = json_object(raw_body, ["name", "parameters"], example)
     name, params = body.get("name"), body.get("parameters", {})
     if not isinstance(name, str):
         raise InvalidInput(f"name must be the name of an export ({', '.join(sorted(EXPORTS))}), got {json.dumps(name)}")

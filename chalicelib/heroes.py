@@ -15,6 +15,7 @@ from functools import cache
 from typing import Any
 
 from chalicelib import hero_cache
+from chalicelib.bodies import decode_json
 from chalicelib.db import get_database
 from chalicelib.errors import InvalidInput, NotFound
 
@@ -34,18 +35,6 @@ _DIGITS = re.compile(r"[0-9]+")
 
 
 # ---------------------------------------------------------------- validation
-
-
-def decode_json(raw: bytes | str | None) -> Any:
-    """The request body as JSON, or :class:`InvalidInput` naming why it is not."""
-    if raw is None or not raw.strip():
-        raise InvalidInput("the request body is empty; send a JSON document")
-    try:
-        return json.loads(raw.decode("utf-8") if isinstance(raw, bytes) else raw)
-    except UnicodeDecodeError:
-        raise InvalidInput("the request body is not UTF-8 text") from None
-    except json.JSONDecodeError as exc:
-        raise InvalidInput(f"the request body is not valid JSON: {exc}") from None
 
 
 def _uint(raw: str, what: str, minimum: int = 0, maximum: int = MAX_UINT) -> int:

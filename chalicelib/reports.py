@@ -19,6 +19,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from chalicelib import aws, workbooks
+from chalicelib.bodies import json_object
 from chalicelib.config import get_settings
 from chalicelib.errors import InvalidInput
 from chalicelib.logs import log_event
@@ -240,25 +241,9 @@ def report_for_event_time(event_time: str) -> dict[str, Any]:
     return run_sales_report(moment.astimezone(ZoneInfo(get_settings().report_timezone)).date())
 
 
-def parse_json_object(raw_body: bytes | str | None, allowed: Sequence[str], example: str) -> dict[str, Any]:
-    """A request body that must be a JSON object with only the ``allowed`` fields; empty means ``{}``."""
-    if raw_body is None or not raw_body.strip():
-        return {}
-    try:
-        body = json.loads(raw_body)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise InvalidInput(f"the request body is not valid JSON ({exc}); expected an object like {example}") from None
-    if not isinstance(body, dict):
-        raise InvalidInput(f"the request body must be a JSON object like {example}, got {type(body).__name__}")
-    unknown = sorted(set(body) - set(allowed))
-    if unknown:
-        raise InvalidInput(f"unknown field(s) {', '.join(unknown)}; allowed: {', '.join(allowed)}")
-    return body
-
-
 def report_for_request(raw_body: bytes | str | None) -> dict[str, Any]:
     """``POST /reports/sales``: body ``{"date": "YYYY-MM-DD"}``, optional; default today in REPORT_TIMEZONE."""
-    body = parse_json_object(raw_body, ["date"], '{"date": "2020-06-20"}')
+    body = json_object(raw_body, ["date"], '{"date": "2020-06-20"}')
     raw = body.get("date")
     day = today(get_settings().report_timezone) if raw is None else parse_day(raw)
     return run_sales_report(day)

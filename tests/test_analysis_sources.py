@@ -217,7 +217,7 @@ def test_only_the_requested_source_is_analysed(client, sources):
         ('{"sources": "public"}', "'sources' must be a non-empty list"),
         ('{"sources": []}', "'sources' must be a non-empty list"),
         ('{"sources": [1]}', "'sources' must be a non-empty list"),
-        ('{"source": ["public"]}', "unknown field(s) ['source']"),
+        ('{"source": ["public"]}', "unknown field(s) source; allowed: sources"),
     ],
 )
 def test_bad_requests_are_400_saying_what_is_wrong(client, platform, raw, message):
