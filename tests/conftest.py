@@ -6,8 +6,10 @@ default 15), so they never touch what ``make run`` serves and can run while it i
 
 from __future__ import annotations
 
+import json
 import os
 import socket
+import uuid
 from collections.abc import Iterator
 
 import boto3
@@ -130,3 +132,37 @@ def hero_table(db: Database) -> Database:
     with db.cursor() as cur:
         cur.execute("DELETE FROM superheroes")
     return db
+
+
+def subscribe_queue(topic_arn: str) -> tuple[str, str]:
+    """A new SQS queue subscribed to ``topic_arn``: ``(queue_url, subscription_arn)``; what a subscriber gets."""
+    sqs, sns = boto3.client("sqs"), boto3.client("sns")
+    url = sqs.create_queue(QueueName=f"inbox-{uuid.uuid4().hex[:12]}")["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    return url, sns.subscribe(TopicArn=topic_arn, Protocol="sqs", Endpoint=arn)["SubscriptionArn"]
+
+
+def unsubscribe_queue(url: str, subscription_arn: str) -> None:
+    boto3.client("sns").unsubscribe(SubscriptionArn=subscription_arn)
+    boto3.client("sqs").delete_queue(QueueUrl=url)
+
+
+@pytest.fixture
+def report_queue(platform: dict) -> Iterator[str]:
+    """An SQS queue subscribed to REPORT_TOPIC_ARN: what an email subscriber would receive during the test."""
+    url, subscription = subscribe_queue(platform["REPORT_TOPIC_ARN"])
+    yield url
+    unsubscribe_queue(url, subscription)
+
+
+def received(queue_url: str) -> list[dict]:
+    """Every SNS envelope delivered to the queue so far (each removed from the queue as it is read)."""
+    sqs = boto3.client("sqs")
+    messages = []
+    while True:
+        batch = sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=0).get("Messages", [])
+        if not batch:
+            return messages
+        for message in batch:
+            messages.append(json.loads(message["Body"]))
+            sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])

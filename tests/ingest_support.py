@@ -5,7 +5,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -15,6 +14,7 @@ import boto3
 import pytest
 
 from chalicelib.db import Database
+from tests.conftest import subscribe_queue, unsubscribe_queue
 
 DATA_DIR = Path(__file__).resolve().parent.parent / "data"
 INGEST_TABLES = ("ingest_ledger", "health_metrics", "superheroes")
@@ -29,23 +29,15 @@ def _empty_bucket(s3: Any, bucket: str) -> None:
 @pytest.fixture(name="ingest_env")
 def ingest_env_fixture(platform: dict, db: Database) -> Iterator[dict]:
     """Empty data and archive buckets and ingest tables, and a queue subscribed to the events topic."""
-    s3, sqs, sns = boto3.client("s3"), boto3.client("sqs"), boto3.client("sns")
+    s3 = boto3.client("s3")
     for bucket in (platform["DATA_BUCKET"], platform["ARCHIVE_BUCKET"]):
         _empty_bucket(s3, bucket)
     with db.cursor() as cur:
         for table in INGEST_TABLES:
             cur.execute(f"DELETE FROM `{table}`")  # sql-ok: fixed table names
-    queue_url = sqs.create_queue(QueueName=f"test-ingest-events-{uuid.uuid4().hex}")["QueueUrl"]
-    queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-    subscription = sns.subscribe(
-        TopicArn=platform["EVENTS_TOPIC_ARN"],
-        Protocol="sqs",
-        Endpoint=queue_arn,
-        Attributes={"RawMessageDelivery": "false"},
-    )["SubscriptionArn"]
+    queue_url, subscription = subscribe_queue(platform["EVENTS_TOPIC_ARN"])
     yield {**platform, "bucket": platform["DATA_BUCKET"], "events_queue": queue_url}
-    sns.unsubscribe(SubscriptionArn=subscription)
-    sqs.delete_queue(QueueUrl=queue_url)
+    unsubscribe_queue(queue_url, subscription)
 
 
 def upload(key: str, body: bytes | str, bucket: str = "platform-local-data", **extra: Any) -> None:

@@ -21,7 +21,7 @@ from botocore.stub import Stubber
 from chalicelib import aws
 from chalicelib.db import get_database
 from chalicelib.notifications import NotificationFailed
-from tests.conftest import reset_clients
+from tests.conftest import received, reset_clients
 
 DATA_DIR = Path(__file__).resolve().parent.parent / "data" / "health"
 HEADER = ["event_time", "user_id", "heart_rate", "spo2", "steps", "temp_c", "systolic_bp", "diastolic_bp"]
@@ -69,30 +69,6 @@ def csv_text(rows: list[dict]) -> str:
 def processed_rows(name: str) -> list[dict]:
     with (DATA_DIR / name).open(newline="") as handle:
         return [row for row in csv.DictReader(handle) if is_valid(row)]
-
-
-@pytest.fixture
-def report_queue(platform):
-    """An SQS queue subscribed to REPORT_TOPIC_ARN: the SNS reports published during the test."""
-    sqs, sns = boto3.client("sqs"), boto3.client("sns")
-    url = sqs.create_queue(QueueName=f"reports-{uuid.uuid4().hex[:12]}")["QueueUrl"]
-    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-    subscription = sns.subscribe(TopicArn=platform["REPORT_TOPIC_ARN"], Protocol="sqs", Endpoint=arn)
-    yield url
-    sns.unsubscribe(SubscriptionArn=subscription["SubscriptionArn"])
-    sqs.delete_queue(QueueUrl=url)
-
-
-def received(queue_url: str) -> list[dict]:
-    sqs = boto3.client("sqs")
-    messages = []
-    while True:
-        batch = sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=0).get("Messages", [])
-        if not batch:
-            return messages
-        for message in batch:
-            messages.append(json.loads(message["Body"]))
-            sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])
 
 
 def upload_processed(s3, bucket: str, rows_or_text: list[dict] | str, name: str | None = None) -> str:

@@ -4,16 +4,15 @@ from __future__ import annotations
 
 import io
 import json
-import uuid
 import zipfile
 from collections import Counter
 from datetime import date, datetime, timedelta
 
-import boto3
 import pytest
 
 from chalicelib import reports
 from chalicelib.config import get_settings
+from tests.conftest import received
 
 README_QUANTITIES = {
     "Croissant": 29,
@@ -78,23 +77,6 @@ def add_order(db, number: int, when: str, product_id: int, quantity: int, price:
             " VALUES (%s, 1, %s, %s, %s * %s)",
             (number, product_id, quantity, quantity, price),
         )
-
-
-@pytest.fixture
-def report_queue(platform):
-    """An SQS queue subscribed to the report topic: what an email subscriber would receive."""
-    sqs, sns = boto3.client("sqs"), boto3.client("sns")
-    url = sqs.create_queue(QueueName=f"reports-{uuid.uuid4().hex[:12]}")["QueueUrl"]
-    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-    subscription = sns.subscribe(TopicArn=platform["REPORT_TOPIC_ARN"], Protocol="sqs", Endpoint=arn)
-    yield url
-    sns.unsubscribe(SubscriptionArn=subscription["SubscriptionArn"])
-    sqs.delete_queue(QueueUrl=url)
-
-
-def received(url: str) -> list[dict]:
-    messages = boto3.client("sqs").receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=1)
-    return [json.loads(m["Body"]) for m in messages.get("Messages", [])]
 
 
 def load_workbook(s3, bucket: str, key: str):
