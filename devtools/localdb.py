@@ -13,8 +13,9 @@ from chalicelib.migrations import apply_migrations
 _SAFE_NAME = re.compile(r"^[A-Za-z0-9_]{1,64}$")
 
 
-def create_database(settings: DbSettings) -> None:
-    """``CREATE DATABASE IF NOT EXISTS`` for ``settings.name`` (a plain identifier, checked)."""
+def _on_server(settings: DbSettings, statement: str) -> None:
+    """Run a database-level ``statement`` whose ``{name}`` is ``settings.name`` (a plain identifier, checked:
+    a database name cannot be a query parameter)."""
     if not _SAFE_NAME.match(settings.name):
         raise SystemExit(f"database name {settings.name!r} must be letters, digits and underscores")
     conn = pymysql.connect(
@@ -22,20 +23,17 @@ def create_database(settings: DbSettings) -> None:
     )
     try:
         with conn.cursor() as cur:
-            cur.execute(f"CREATE DATABASE IF NOT EXISTS `{settings.name}` CHARACTER SET utf8mb4")  # sql-ok
+            cur.execute(statement.format(name=settings.name))  # sql-ok: checked identifier
     finally:
         conn.close()
+
+
+def create_database(settings: DbSettings) -> None:
+    _on_server(settings, "CREATE DATABASE IF NOT EXISTS `{name}` CHARACTER SET utf8mb4")
 
 
 def drop_database(settings: DbSettings) -> None:
-    if not _SAFE_NAME.match(settings.name):
-        raise SystemExit(f"database name {settings.name!r} must be letters, digits and underscores")
-    conn = pymysql.connect(host=settings.host, port=settings.port, user=settings.user, password=settings.password)
-    try:
-        with conn.cursor() as cur:
-            cur.execute(f"DROP DATABASE IF EXISTS `{settings.name}`")  # sql-ok
-    finally:
-        conn.close()
+    _on_server(settings, "DROP DATABASE IF EXISTS `{name}`")
 
 
 def prepare_database(settings: DbSettings) -> Database:
