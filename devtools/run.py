@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -20,9 +21,23 @@ from devtools.stage import PROJECT_DIR, stage_environment
 STAGE = "local"
 
 
+def _stop(signum: int, frame: object) -> None:
+    """``kill`` (SIGTERM) stops the platform the way Ctrl-C does."""
+    raise KeyboardInterrupt
+
+
+def _require_free(port: int, setting: str) -> None:
+    with socket.socket() as sock:
+        if sock.connect_ex(("127.0.0.1", port)) == 0:
+            raise SystemExit(f"port {port} is already in use; stop what listens there or set {setting}=<another port>")
+
+
 def main() -> int:
     aws_port = int(os.environ.get("AWS_PORT", "5000"))
     api_port = int(os.environ.get("API_PORT", "8000"))
+    _require_free(aws_port, "AWS_PORT")
+    _require_free(api_port, "API_PORT")
+    signal.signal(signal.SIGTERM, _stop)
     started: list[subprocess.Popen] = []
     try:
         started_at = time.monotonic()
