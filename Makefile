@@ -8,7 +8,10 @@ STAGE ?= dev
 .PHONY: run test lint services bench deploy teardown clean
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
-	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
+		{ echo "Python 3.11 or newer is needed (Lambda runtime python3.11+); set PYTHON=python3.12 or similar"; exit 1; }
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV) || \
+		{ echo "could not create .venv; on Debian/Ubuntu: sudo apt-get install -y python3-venv"; exit 1; }
 	$(PY) -m pip install --quiet -r requirements.txt -r requirements-dev.txt
 	@touch $@
 
