@@ -170,6 +170,13 @@ def ses_identities(outputs: Mapping[str, str], sender: str) -> list[str]:
     return [_arn(outputs, "ses", f"identity/{sender}"), _arn(outputs, "ses", f"identity/{domain}")]
 
 
+def _allow(sid: str, actions: list[str], resources: list[str], condition: dict | None = None) -> dict[str, Any]:
+    statement = {"Sid": sid, "Effect": "Allow", "Action": actions, "Resource": resources}
+    if condition:
+        statement["Condition"] = condition
+    return statement
+
+
 def function_policy(
     stage: str, function: str, outputs: Mapping[str, str], settings: Mapping[str, str]
 ) -> dict[str, Any]:
@@ -181,19 +188,16 @@ def function_policy(
     key = outputs["PlatformKeyArn"]
     region = outputs["Region"]
     prefixes = parameter_prefixes(outputs)
-    statements: list[dict[str, Any]] = [
-        {"Sid": "CreateOwnLogGroup", "Effect": "Allow", "Action": ["logs:CreateLogGroup"], "Resource": [log_group]},
-        {
-            "Sid": "WriteOwnLogs",
-            "Effect": "Allow",
-            "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
-            "Resource": [f"{log_group}:*"],
-        },
-        {
-            # Lambda attaches the function to the VPC through ENIs; these EC2 actions have no resource-level scope
-            "Sid": "VpcNetworkInterfaces",
-            "Effect": "Allow",
-            "Action": [
+    parameters = [_arn(outputs, "ssm", f"parameter/{prefixes[source].strip('/')}/*") for source in access.db_sources]
+    if access.redis:
+        parameters.append(_arn(outputs, "ssm", f"parameter/{redis_auth_parameter(outputs).lstrip('/')}"))
+    statements = [
+        _allow("CreateOwnLogGroup", ["logs:CreateLogGroup"], [log_group]),
+        _allow("WriteOwnLogs", ["logs:CreateLogStream", "logs:PutLogEvents"], [f"{log_group}:*"]),
+        # Lambda attaches the function to the VPC through ENIs; these EC2 actions have no resource-level scope
+        _allow(
+            "VpcNetworkInterfaces",
+            [
                 "ec2:CreateNetworkInterface",
                 "ec2:DescribeNetworkInterfaces",
                 "ec2:DescribeSubnets",
@@ -201,121 +205,66 @@ def function_policy(
                 "ec2:AssignPrivateIpAddresses",
                 "ec2:UnassignPrivateIpAddresses",
             ],
-            "Resource": ["*"],
-        },
-    ]
-    parameters = [_arn(outputs, "ssm", f"parameter/{prefixes[source].strip('/')}/*") for source in access.db_sources]
-    if access.redis:
-        parameters.append(_arn(outputs, "ssm", f"parameter/{redis_auth_parameter(outputs).lstrip('/')}"))
-    statements += [
-        {
-            "Sid": "ReadCredentials",
-            "Effect": "Allow",
-            "Action": ["ssm:GetParameters", "ssm:GetParameter"],
-            "Resource": parameters,
-        },
-        {
-            "Sid": "DecryptCredentials",
-            "Effect": "Allow",
-            "Action": ["kms:Decrypt"],
-            "Resource": [key],
-            "Condition": {"StringEquals": {"kms:ViaService": f"ssm.{region}.amazonaws.com"}},
-        },
+            ["*"],
+        ),
+        _allow("ReadCredentials", ["ssm:GetParameters", "ssm:GetParameter"], parameters),
+        _allow(
+            "DecryptCredentials",
+            ["kms:Decrypt"],
+            [key],
+            {"StringEquals": {"kms:ViaService": f"ssm.{region}.amazonaws.com"}},
+        ),
     ]
     if access.reads:
-        statements.append(
-            {
-                # without it a missing key answers 403 instead of 404
-                "Sid": "ListDataBucket",
-                "Effect": "Allow",
-                "Action": ["s3:ListBucket"],
-                "Resource": [data],
-            }
-        )
-    if access.reads:
-        statements.append(
-            {
-                "Sid": "ReadData",
-                "Effect": "Allow",
-                "Action": ["s3:GetObject", "s3:GetObjectVersion"],
-                "Resource": [f"{data}/{prefix}*" for prefix in access.reads],
-            }
-        )
+        statements += [
+            # without it a missing key answers 403 instead of 404
+            _allow("ListDataBucket", ["s3:ListBucket"], [data]),
+            _allow(
+                "ReadData", ["s3:GetObject", "s3:GetObjectVersion"], [f"{data}/{prefix}*" for prefix in access.reads]
+            ),
+        ]
     if access.writes:
         statements.append(
-            {
-                "Sid": "WriteData",
-                "Effect": "Allow",
-                "Action": ["s3:PutObject", "s3:AbortMultipartUpload"],
-                "Resource": [f"{data}/{prefix}*" for prefix in access.writes],
-            }
+            _allow(
+                "WriteData",
+                ["s3:PutObject", "s3:AbortMultipartUpload"],
+                [f"{data}/{prefix}*" for prefix in access.writes],
+            )
         )
     if access.deletes:
         statements.append(
-            {
-                "Sid": "ReplaceOutputs",
-                "Effect": "Allow",
-                "Action": ["s3:DeleteObject"],
-                "Resource": [f"{data}/{prefix}*" for prefix in access.deletes],
-            }
+            _allow("ReplaceOutputs", ["s3:DeleteObject"], [f"{data}/{prefix}*" for prefix in access.deletes])
         )
     if access.archive_copy:
         statements += [
-            {
-                "Sid": "ReadExportTags",
-                "Effect": "Allow",
-                "Action": ["s3:GetObjectTagging", "s3:GetObjectVersionTagging"],
-                "Resource": [f"{data}/exports/*"],
-            },
-            {
-                "Sid": "WriteArchive",
-                "Effect": "Allow",
-                "Action": ["s3:PutObject", "s3:PutObjectTagging"],
-                "Resource": [f"{archive}/exports/*"],
-            },
+            _allow("ReadExportTags", ["s3:GetObjectTagging", "s3:GetObjectVersionTagging"], [f"{data}/exports/*"]),
+            _allow("WriteArchive", ["s3:PutObject", "s3:PutObjectTagging"], [f"{archive}/exports/*"]),
         ]
     if access.topics:
         statements += [
-            {
-                "Sid": "Publish",
-                "Effect": "Allow",
-                "Action": ["sns:Publish"],
-                "Resource": [settings[topic] for topic in access.topics],
-            },
-            {
-                "Sid": "PublishToEncryptedTopic",
-                "Effect": "Allow",
-                "Action": ["kms:GenerateDataKey", "kms:Decrypt"],
-                "Resource": [key],
-                "Condition": {"StringEquals": {"kms:ViaService": f"sns.{region}.amazonaws.com"}},
-            },
+            _allow("Publish", ["sns:Publish"], [settings[topic] for topic in access.topics]),
+            _allow(
+                "PublishToEncryptedTopic",
+                ["kms:GenerateDataKey", "kms:Decrypt"],
+                [key],
+                {"StringEquals": {"kms:ViaService": f"sns.{region}.amazonaws.com"}},
+            ),
         ]
     if access.asynchronous:
         statements.append(
-            {
-                "Sid": "SendFailedEventToDeadLetterQueue",
-                "Effect": "Allow",
-                "Action": ["sqs:SendMessage"],
-                "Resource": [outputs["AsyncFailureQueueArn"]],
-            }
+            _allow("SendFailedEventToDeadLetterQueue", ["sqs:SendMessage"], [outputs["AsyncFailureQueueArn"]])
         )
     if access.ses and settings.get("SES_SENDER"):
         statements.append(
-            {
-                "Sid": "SendReportEmail",
-                "Effect": "Allow",
-                "Action": ["ses:SendEmail", "ses:SendRawEmail"],
-                "Resource": ses_identities(outputs, settings["SES_SENDER"]),
-            }
+            _allow(
+                "SendReportEmail",
+                ["ses:SendEmail", "ses:SendRawEmail"],
+                ses_identities(outputs, settings["SES_SENDER"]),
+            )
         )
     if access.bedrock and settings.get("INSIGHTS_MODEL_ID"):
         statements.append(
-            {
-                "Sid": "WriteInsights",
-                "Effect": "Allow",
-                "Action": ["bedrock:InvokeModel"],
-                "Resource": bedrock_resources(outputs, settings["INSIGHTS_MODEL_ID"]),
-            }
+            _allow("WriteInsights", ["bedrock:InvokeModel"], bedrock_resources(outputs, settings["INSIGHTS_MODEL_ID"]))
         )
     return {"Version": "2012-10-17", "Statement": statements}
 
