@@ -43,6 +43,21 @@ def peak_rss_mib(field: str = "VmHWM") -> float:
     return round(kib / 1024, 1)
 
 
+def rate_figure(contender: str, seconds: float, rows: int, baseline_rss_mib: float, **extra: Any) -> dict[str, Any]:
+    """A child's answer for a contender that went through ``rows`` rows in ``seconds``: its rate, this process's
+    peak RSS and how far that rose above ``baseline_rss_mib`` (the RSS once imports and clients were ready)."""
+    peak = peak_rss_mib()
+    return {
+        "contender": contender,
+        "seconds": seconds,
+        "rows": rows,
+        "rows_per_s": rows / seconds,
+        "peak_rss_mib": peak,
+        "rss_growth_mib": round(peak - baseline_rss_mib, 1),
+        **extra,
+    }
+
+
 def median(values: list[float]) -> float:
     return statistics.median(values)
 

@@ -1,8 +1,9 @@
-"""The bench's data: the generated 1,000,000-row superheroes CSV and a year of café orders, made once and
-reused by later runs (files under ``bench/work/``, tables in the bench database)."""
+"""The bench's data: the generated 1,000,000-row superheroes CSV, a processed health file and a year of café
+orders, made once and reused by later runs (files under ``bench/work/``, tables in the bench database)."""
 
 from __future__ import annotations
 
+import csv
 import random
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -11,6 +12,8 @@ from pathlib import Path
 from bench.common import WORK_DIR
 from chalicelib.db import Database
 
+HEALTH_SEED = 1
+HEALTH_USERS = 1000
 CAFE_SEED = 2026
 CAFE_FIRST_DAY = datetime(2025, 1, 1)
 CAFE_DAYS = 365
@@ -29,6 +32,38 @@ def heroes_csv(rows: int) -> Path:
         with partial.open("w", encoding="utf-8", newline="") as out:
             write_csv(out, rows)
         partial.rename(path)
+    return path
+
+
+def health_csv(rows: int) -> Path:
+    """``bench/work/health-<rows>.csv``: a processed health file (the ingest's normalised output) of valid rows,
+    about three quarters anomalous (the worst case for the analysis' anomaly list)."""
+    from chalicelib.datasets import DATASETS
+
+    path = WORK_DIR / f"health-{rows}.csv"
+    if path.exists():
+        return path
+    rng = random.Random(HEALTH_SEED)
+    WORK_DIR.mkdir(parents=True, exist_ok=True)
+    partial = path.with_suffix(".partial")
+    with partial.open("w", encoding="utf-8", newline="") as out:
+        writer = csv.writer(out, lineterminator="\n")
+        writer.writerow(DATASETS["health"].column_names)
+        for i in range(rows):
+            systolic = rng.randint(100, 150)
+            writer.writerow(
+                [
+                    f"2025-09-{1 + i // 86400 % 28:02d}T{i // 3600 % 24:02d}:{i // 60 % 60:02d}:{i % 60:02d}Z",
+                    f"user_{i % HEALTH_USERS}",
+                    rng.randint(50, 180),
+                    rng.randint(90, 100),
+                    rng.randint(0, 5000),
+                    round(rng.uniform(35, 40), 1),
+                    systolic,
+                    rng.randint(60, min(systolic, 100)),
+                ]
+            )
+    partial.rename(path)
     return path
 
 

@@ -19,7 +19,7 @@ import time
 from collections.abc import Iterator
 from typing import Any
 
-from bench.common import emit, peak_rss_mib
+from bench.common import emit, peak_rss_mib, rate_figure
 
 CONTENDERS = ("stream_only", "ours", "xlsxwriter", "pandas")
 SQL = "SELECT id, name, hero, power, xp, color FROM superheroes ORDER BY id"
@@ -97,18 +97,7 @@ def run(contender: str, limit: int | None) -> dict[str, Any]:
             rows, extra["excel_engine"] = _pandas(path, limit)
         seconds = time.perf_counter() - started
         size = os.path.getsize(path) if os.path.exists(path) else 0
-    peak = peak_rss_mib()
-    return {
-        "contender": contender,
-        "seconds": seconds,
-        "rows": rows,
-        "rows_per_s": rows / seconds,
-        "peak_rss_mib": peak,
-        "rss_growth_mib": round(peak - baseline, 1),
-        "file_bytes": size,
-        "extrapolated": limit is not None,
-        **extra,
-    }
+    return rate_figure(contender, seconds, rows, baseline, file_bytes=size, extrapolated=limit is not None, **extra)
 
 
 def main() -> None:

@@ -7,19 +7,31 @@ checks the rows arrived, and prints seconds, rows/s and this process's peak RSS 
 - ``load_data``: ``LOAD DATA LOCAL INFILE`` of the same bytes from a local file (no S3, no validation: the limit);
 - ``pandas``: ``read_csv`` of the object + ``DataFrame.to_sql`` (:mod:`bench.peers.csv_to_mysql`);
 - ``row_by_row``: one ``INSERT`` per row, over the first ``--sample`` rows only (rows/s extrapolates).
+
+Two more compare ways of writing rows that are already validated (typed, from the local file), all in one
+transaction, batch by batch as the ingest writes them (``make bench --with writers``):
+
+- ``writer_ours``: :func:`chalicelib.loaders.write_rows`, the ingest's own writer;
+- ``writer_staging``: ``LOAD DATA LOCAL INFILE`` of each batch into a temporary staging table, then the same
+  upsert (``INSERT ... SELECT ... ON DUPLICATE KEY UPDATE``) from it.
 """
 
 from __future__ import annotations
 
 import argparse
+import csv
 import os
 import sys
+import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
-from bench.common import emit, peak_rss_mib
+from bench.common import emit, peak_rss_mib, rate_figure
 
-CONTENDERS = ("ours", "load_data", "pandas", "row_by_row")
+CONTENDERS = ("ours", "load_data", "pandas", "row_by_row", "writer_ours", "writer_staging")
+COLUMNS = "id, name, hero, power, xp, color"
 
 
 def s3_event(bucket: str, key: str) -> dict:
@@ -51,6 +63,52 @@ def table_rows() -> int:
         return int(cur.fetchone()[0])
 
 
+def typed_batches(csv_path: Path) -> Iterator[list[dict[str, Any]]]:
+    """The file's rows as the ingest's validation hands them to the writer, in the ingest's batches."""
+    from chalicelib.ingest import BATCH_ROWS
+
+    with csv_path.open(newline="", encoding="utf-8") as handle:
+        batch: list[dict[str, Any]] = []
+        for row in csv.DictReader(handle):
+            batch.append({**row, "id": int(row["id"]), "xp": int(row["xp"])})
+            if len(batch) == BATCH_ROWS:
+                yield batch
+                batch = []
+        if batch:
+            yield batch
+
+
+def write_validated(contender: str, csv_path: Path) -> None:
+    """``writer_ours`` or ``writer_staging``: every batch in one transaction."""
+    from chalicelib import loaders
+    from chalicelib.datasets import DATASETS
+    from chalicelib.db import get_database
+
+    dataset = DATASETS["superheroes"]
+    with get_database().transaction(dicts=False) as cur:
+        if contender == "writer_staging":
+            cur.execute("CREATE TEMPORARY TABLE staging_heroes LIKE superheroes")
+        for batch in typed_batches(csv_path):
+            if contender == "writer_ours":
+                loaders.write_rows(cur, dataset, batch, {})
+                continue
+            with tempfile.NamedTemporaryFile("w", suffix=".csv", newline="", encoding="utf-8") as chunk:
+                csv.writer(chunk, lineterminator="\n").writerows(row.values() for row in batch)
+                chunk.flush()
+                cur.execute(
+                    "LOAD DATA LOCAL INFILE %s INTO TABLE staging_heroes FIELDS TERMINATED BY ','"
+                    f" OPTIONALLY ENCLOSED BY '\"' LINES TERMINATED BY '\\n' ({COLUMNS})",  # sql-ok: constant
+                    (chunk.name,),
+                )
+            cur.execute(
+                f"INSERT INTO superheroes ({COLUMNS}) SELECT {COLUMNS} FROM staging_heroes"  # sql-ok: constant
+                " ON DUPLICATE KEY UPDATE name = VALUES(name), hero = VALUES(hero), power = VALUES(power),"
+                " xp = VALUES(xp), color = VALUES(color), version = superheroes.version + 1"
+            )
+            cur.execute("DELETE FROM staging_heroes")
+        cur.execute("DROP TEMPORARY TABLE IF EXISTS staging_heroes")
+
+
 def run(contender: str, bucket: str, key: str, csv_path: Path, sample: int) -> dict:
     empty_tables()
     # imports first (cold start is measured elsewhere): the RSS growth past this point is what the rows cost
@@ -72,27 +130,19 @@ def run(contender: str, bucket: str, key: str, csv_path: Path, sample: int) -> d
         from bench.data import load_data
         from chalicelib.db import get_database
 
-        load_data(get_database(), csv_path, "superheroes", "id, name, hero, power, xp, color")
+        load_data(get_database(), csv_path, "superheroes", COLUMNS)
     elif contender == "pandas":
         from bench.peers.csv_to_mysql import pandas_to_sql
 
         pandas_to_sql(bucket, key)
-    else:
+    elif contender == "row_by_row":
         from bench.peers.csv_to_mysql import row_by_row
 
         row_by_row(bucket, key, sample)
+    else:
+        write_validated(contender, csv_path)
     seconds = time.perf_counter() - started
-    rows = table_rows()
-    peak = peak_rss_mib()
-    return {
-        "contender": contender,
-        "seconds": seconds,
-        "rows": rows,
-        "rows_per_s": rows / seconds,
-        "peak_rss_mib": peak,
-        "rss_growth_mib": round(peak - baseline, 1),
-        "extrapolated": contender == "row_by_row",
-    }
+    return rate_figure(contender, seconds, table_rows(), baseline, extrapolated=contender == "row_by_row")
 
 
 def main() -> None:

@@ -1,6 +1,7 @@
 """``make bench``: every benchmark in one run, side by side on this machine; a table and ``bench/results.json``.
 
-    .venv/bin/python -m bench.run [--rows 1000000] [--only ingest --only heroes ...] [--out bench/results.json]
+    .venv/bin/python -m bench.run [--rows 1000000] [--only ingest --only heroes ...] [--with writers]
+                                  [--out bench/results.json]
 
 Absolute times drift on a shared machine; the ratios, taken from contenders run next to each other, are the
 figures to read. Each contender that holds memory runs in its own process (peak RSS is its own), fast ones run
@@ -27,9 +28,11 @@ from typing import Any
 from bench import data
 from bench.common import PROJECT_DIR, WORK_DIR, bench_environment, median, run_child
 
-SECTIONS = ("ingest", "export", "heroes", "sales", "coldstart")
+SECTIONS = ("ingest", "export", "heroes", "sales", "health", "coldstart")
+OPTIONAL_SECTIONS = ("writers",)  # run with --with (or --only)
 LIBRARIES = ("chalice", "PyMySQL", "redis", "openpyxl", "boto3", "moto", "pandas", "SQLAlchemy", "XlsxWriter")
 DATA_KEY = "raw/superheroes/bench/superheroes-{rows}.csv"
+HEALTH_KEY = "processed/health/bench/health-{rows}-{started}.csv"  # a new key per run: analysed and notified once
 PANDAS_EXPORT_SAMPLE = 100_000
 ROW_BY_ROW_SAMPLE = 20_000
 COLD_RUNS = 7
@@ -117,13 +120,17 @@ class Bench:
 
     # ------------------------------------------------------------ sections
 
-    def ingest(self) -> None:
+    def _ingest_args(self) -> tuple[str, ...]:
+        """The superheroes CSV, uploaded: the arguments of :mod:`bench.ingest_bench`."""
         import boto3
 
         csv_path = data.heroes_csv(self.rows)
         bucket, key = os.environ["DATA_BUCKET"], DATA_KEY.format(rows=self.rows)
         boto3.client("s3").upload_file(str(csv_path), bucket, key)
-        args = ("--bucket", bucket, "--key", key, "--csv", str(csv_path), "--sample", str(ROW_BY_ROW_SAMPLE))
+        return ("--bucket", bucket, "--key", key, "--csv", str(csv_path), "--sample", str(ROW_BY_ROW_SAMPLE))
+
+    def ingest(self) -> None:
+        args = self._ingest_args()
         found = {name: run_child("bench.ingest_bench", name, *args) for name in ("row_by_row", "pandas")}
         # ours last in each round: its table is the one the other sections read
         found.update(rounds("bench.ingest_bench", ("load_data", "ours"), *args))
@@ -144,6 +151,41 @@ class Bench:
             note=f"row_by_row on the first {ROW_BY_ROW_SAMPLE:,} rows, extrapolated; LOAD DATA from a local file",
         )
         self._rss_line("ingest peak RSS", found, ("ours", "load_data", "pandas", "row_by_row"))
+
+    def writers(self) -> None:
+        found = rounds("bench.ingest_bench", ("writer_staging", "writer_ours"), *self._ingest_args())
+        self.results["writers"] = found
+        self.add(
+            f"  write {self.rows:,} validated superhero rows in one transaction",
+            "rows/s",
+            found["writer_ours"]["rows_per_s"],
+            None,
+            {"LOAD DATA into a staging table + upsert": found["writer_staging"]["rows_per_s"]},
+            [],
+            note="ours: chalicelib.loaders.write_rows, batch by batch; typed rows read from the local file",
+        )
+
+    def health(self) -> None:
+        import boto3
+
+        bucket = os.environ["DATA_BUCKET"]
+        key = HEALTH_KEY.format(rows=self.rows, started=int(time.time()))
+        boto3.client("s3").upload_file(str(data.health_csv(self.rows)), bucket, key)
+        found = {name: run_child("bench.health_bench", name, "--bucket", bucket, "--key", key)
+                 for name in ("read_only", "ours")}  # fmt: skip
+        self.results["health"] = found
+        ours, floor = found["ours"], found["read_only"]
+        self.add(
+            f"health analysis of a {ours['rows']:,}-row processed file ({ours['anomalies']:,} anomalies)",
+            "rows/s",
+            ours["rows_per_s"],
+            floor["rows_per_s"],
+            {},
+            [],
+            note="analyse_file: statistics, anomalies streamed into the result, insights, notification; "
+            f"limit: reading the rows alone (csv.DictReader); peak RSS ours {ours['peak_rss_mib']:.0f} MiB, "
+            f"reading alone {floor['peak_rss_mib']:.0f} MiB",
+        )
 
     def export(self) -> None:
         sample = str(min(self.rows, PANDAS_EXPORT_SAMPLE))
@@ -379,7 +421,9 @@ def markdown_table(report: dict[str, Any]) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=1_000_000, help="superheroes rows (default 1000000)")
-    parser.add_argument("--only", action="append", choices=SECTIONS, help="run only these sections")
+    parser.add_argument("--only", action="append", choices=SECTIONS + OPTIONAL_SECTIONS, help="run only these")
+    parser.add_argument("--with", dest="extra", action="append", choices=OPTIONAL_SECTIONS, default=[],
+                        help="also run these optional sections")  # fmt: skip
     parser.add_argument("--out", type=Path, default=PROJECT_DIR / "bench" / "results.json")
     parser.add_argument("--markdown", type=Path, metavar="RESULTS", help="print a results file's table as Markdown")
     args = parser.parse_args(argv)
@@ -395,8 +439,8 @@ def main(argv: list[str] | None = None) -> int:
         bench.database()
         report: dict[str, Any] = {"started_at": datetime.now(UTC).isoformat(timespec="seconds"),
                                   "machine": machine(), "versions": versions()}  # fmt: skip
-        sections: dict[str, Callable[[], None]] = {name: getattr(bench, name) for name in SECTIONS}
-        for name in args.only or SECTIONS:
+        sections: dict[str, Callable[[], None]] = {name: getattr(bench, name) for name in SECTIONS + OPTIONAL_SECTIONS}
+        for name in args.only or SECTIONS + tuple(args.extra):
             print(f"[bench] {name} ...", file=sys.stderr, flush=True)
             section_started = time.perf_counter()
             try:
