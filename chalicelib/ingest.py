@@ -16,16 +16,18 @@ with the first ingest's counts and loads nothing.
 from __future__ import annotations
 
 import csv
+import io
+import itertools
 import json
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 from chalicelib import aws, ledger, loaders, storage
 from chalicelib.config import get_settings
-from chalicelib.datasets import DATASETS, Dataset, RowRejected, validate_row
+from chalicelib.datasets import DATASETS, Dataset, RowRejected, Validator
 from chalicelib.db import get_database
 from chalicelib.logs import log_event
 
@@ -130,11 +132,16 @@ class _Outputs:
     def __init__(self, upload: Upload, dataset: Dataset, header: list[str]) -> None:
         self.processed = storage.PartWriter(upload.bucket, upload.output("processed", ".csv"), CSV_CONTENT_TYPE)
         self.rejected = storage.PartWriter(upload.bucket, upload.output("rejected", ".csv"), CSV_CONTENT_TYPE)
-        self.valid = csv.writer(self.processed, lineterminator="\n")
         self.invalid = csv.writer(self.rejected, lineterminator="\n")
         self.width = len(header)
-        self.valid.writerow(dataset.column_names)
+        self.write_valid([dataset.column_names])
         self.invalid.writerow(["reject_reason", *header])
+
+    def write_valid(self, rows: Sequence[Sequence[Any]]) -> None:
+        """Rows to ``processed/``, formatted in one go (the part writer encodes each text it is given)."""
+        text = io.StringIO()
+        csv.writer(text, lineterminator="\n").writerows(rows)
+        self.processed.write(text.getvalue())
 
     def reject(self, fields: list[str], reason: str) -> None:
         self.invalid.writerow([reason, *fields])
@@ -212,7 +219,7 @@ def _load_rows(
         raise FileRejected("unknown_dataset", f"{upload.dataset!r} is not one of {sorted(DATASETS)}")
     # strict: a stray or unclosed quote is malformed, rather than silently merged into a field
     parser = csv.reader(reader.lines(), strict=True)
-    rows = (fields for fields in parser if fields)  # blank lines are not rows
+    rows = filter(None, parser)  # blank lines are not rows
     outputs: _Outputs | None = None
     try:
         header = next(rows, None)
@@ -250,27 +257,48 @@ def _stream_rows(
     counts: dict[str, int],
     batch_rows: int,
 ) -> Counter[str]:
-    """Validate each row, write it to its output and the valid ones to MySQL in batches; the reasons."""
+    """Validate each row, write it to its output and the valid ones to MySQL in batches; the reasons.
+
+    A batch is validated a column at a time when all its rows are valid, else row by row."""
     reasons: Counter[str] = Counter()
-    width = outputs.width
-    batch: list[dict[str, Any]] = []
-    for fields in rows:
-        counts["input"] += 1
-        try:
-            if len(fields) != width:
-                raise RowRejected("wrong_column_count")
-            row = validate_row(dataset, positions, fields, references)
-        except RowRejected as rejected:
-            reasons[rejected.reason] += 1
-            outputs.reject(fields, rejected.reason)
-            continue
-        outputs.valid.writerow([c.format(row[c.name]) for c in dataset.columns])
-        batch.append(row)
-        if len(batch) >= batch_rows:
-            loaders.write_rows(cursor, dataset, batch, references)
-            batch.clear()
-    loaders.write_rows(cursor, dataset, batch, references)
+    validator = Validator(dataset, positions, outputs.width, references)
+    stamps = [i for i, c in enumerate(dataset.columns) if c.kind == "timestamp"]
+
+    def processed(rows: list[tuple]) -> list[Sequence[Any]]:
+        """As written to ``processed/``: csv writes None as empty and other values with str(), timestamps as
+        Column.format does."""
+        if not stamps:
+            return rows
+        formatted = [list(row) for row in rows]
+        for i in stamps:
+            for fields in formatted:
+                fields[i] = dataset.columns[i].format(fields[i])
+        return formatted
+
+    def validate(batch: list[list[str]]) -> list[tuple]:
+        counts["input"] += len(batch)
+        valid = validator.batch(batch)
+        if valid is None:
+            valid = []
+            for fields in batch:
+                try:
+                    valid.append(validator.row(fields))
+                except RowRejected as rejected:
+                    reasons[rejected.reason] += 1
+                    outputs.reject(fields, rejected.reason)
+        outputs.write_valid(processed(valid))
+        return valid
+
+    with loaders.BatchWriter(cursor, dataset, references) as writer:
+        for batch in _batches(rows, batch_rows):
+            writer.write(validate(batch))
     return reasons
+
+
+def _batches(rows: Iterator[list[str]], size: int) -> Iterator[list[list[str]]]:
+    """``rows`` in lists of ``size`` (the last one shorter)."""
+    while batch := list(itertools.islice(rows, size)):
+        yield batch
 
 
 def _complete(upload: Upload, manifest: dict[str, Any]) -> dict[str, Any]:

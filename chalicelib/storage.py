@@ -8,7 +8,9 @@ from __future__ import annotations
 import codecs
 import hashlib
 import io
+import itertools
 import json
+import operator
 from collections.abc import Iterator
 from typing import Any
 
@@ -62,12 +64,9 @@ class ObjectReader:
         decoder = codecs.getincrementaldecoder("utf-8-sig")("strict")
         pending = ""
         while (chunk := self._next_chunk()) is not None:
-            text = pending + decoder.decode(chunk)
-            start = 0
-            while (end := text.find("\n", start)) != -1:
-                yield text[start : end + 1]
-                start = end + 1
-            pending = text[start:]
+            lines = (pending + decoder.decode(chunk)).split("\n")
+            pending = lines.pop()
+            yield from map(operator.add, lines, itertools.repeat("\n"))  # a chunk's lines in C, not one by one
         pending += decoder.decode(b"", final=True)
         if pending:
             yield pending
