@@ -24,7 +24,8 @@ from zoneinfo import ZoneInfo
 from chalicelib import aws, health_report, health_rules, insights, notifications
 from chalicelib.config import get_settings
 from chalicelib.logs import log_event
-from chalicelib.results import json_value, put_result_with_list
+from chalicelib.results import put_result_with_list
+from chalicelib.storage import json_value
 
 DATASET = "health"
 PROCESSED_PREFIX = f"processed/{DATASET}/"

@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 
 from chalicelib import health_rules
 from chalicelib.notifications import Report
-from chalicelib.results import json_value
+from chalicelib.storage import json_value
 
 SUBJECT_PREFIX = "Health Data Analysis Report"
 TEXT_ANOMALY_LIMIT = 20  # the SNS text lists the first ones; the analysis object has them all

@@ -17,7 +17,7 @@ from typing import Any
 from chalicelib import aws, health_rules
 from chalicelib.config import get_settings
 from chalicelib.logs import log_event
-from chalicelib.results import json_value
+from chalicelib.storage import json_value
 
 MAX_ITEMS = 8
 MAX_TEXT = 1500

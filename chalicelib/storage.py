@@ -12,6 +12,8 @@ import itertools
 import json
 import operator
 from collections.abc import Iterator
+from datetime import UTC, date, datetime
+from decimal import Decimal
 from typing import Any
 
 from chalicelib import aws
@@ -137,8 +139,27 @@ class PartWriter(io.TextIOBase):
                 log_event("multipart upload not aborted", key=self.key, error=str(exc))
 
 
+def json_value(value: Any) -> Any:
+    """``json.dumps`` ``default``: MySQL's DECIMAL/aggregates and our Decimal readings become numbers (integral
+    ones ints: ``Decimal("72.0")`` -> ``72``), naive datetimes (UTC on our connections) ISO 8601 with ``Z``."""
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    if isinstance(value, datetime):
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=UTC)
+        return value.isoformat().replace("+00:00", "Z")
+    if isinstance(value, date):
+        return value.isoformat()
+    raise TypeError(f"cannot encode {type(value).__name__} as JSON")
+
+
+def dumps(document: Any) -> str:
+    return json.dumps(document, default=json_value, ensure_ascii=False, indent=2)
+
+
 def put_json(bucket: str, key: str, document: Any) -> None:
-    body = json.dumps(document, indent=2, sort_keys=True, default=str).encode("utf-8")
+    """Write ``document`` as a JSON object (manifests, analysis results) encoded by :func:`json_value`."""
+    body = dumps(document).encode("utf-8")
     aws.client("s3").put_object(Bucket=bucket, Key=key, Body=body, ContentType="application/json")
 
 
