@@ -15,8 +15,10 @@ from the input, so the lines that interpolate them are marked ``# sql-ok``.
 from __future__ import annotations
 
 import contextlib
-import csv
 import functools
+import itertools
+import operator
+import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import Future
 from decimal import Decimal
@@ -70,34 +72,57 @@ def write_append(cursor: Any, dataset: Dataset, rows: Sequence[tuple], refs: Map
 
 def _load(cursor: Any, table: str, names: Sequence[str], rows: Sequence[Sequence[int | str]]) -> None:
     """``LOAD DATA LOCAL INFILE`` of rows of ints and strings (no NULL) into ``table``, through a temporary
-    file. Only for rows that cannot meet a duplicate key: ``LOCAL`` turns duplicates and conversion errors
-    into skipped rows and warnings, so a row count short of ``rows`` or any warning raises (and the caller's
-    transaction rolls back) rather than lose a row in silence."""
+    file in MySQL's own text format (fields escaped with a backslash: the word NULL stays a text). Only for
+    rows that cannot meet a duplicate key: ``LOCAL`` turns duplicates and conversion errors into skipped rows
+    and warnings, so a row count short of ``rows`` or any warning raises (and the caller's transaction rolls
+    back, to be redelivered) rather than lose a row in silence."""
     import tempfile
 
     if not rows:
         return
-    with tempfile.NamedTemporaryFile("w", encoding="utf-8", newline="", suffix=".csv") as data:
-        # strings quoted (a field NULL is then the text, not SQL NULL), quotes doubled, no escape character
-        csv.writer(data, lineterminator="\n", quoting=csv.QUOTE_NONNUMERIC).writerows(rows)
+    columns = [_load_fields(values) for values in zip(*rows, strict=True)]
+    text = "\n".join(map(",".join, zip(*columns, strict=True))) + "\n"
+    with tempfile.NamedTemporaryFile("wb", suffix=".txt") as data:
+        data.write(text.encode("utf-8"))
         data.flush()
         loaded = cursor.execute(
             f"LOAD DATA LOCAL INFILE %s INTO TABLE `{table}` CHARACTER SET utf8mb4"  # sql-ok
-            " FIELDS TERMINATED BY ',' OPTIONALLY ENCLOSED BY '\"' ESCAPED BY '' LINES TERMINATED BY '\\n'"
+            " FIELDS TERMINATED BY ',' ESCAPED BY '\\\\' LINES TERMINATED BY '\\n'"
             f" ({_columns_sql(names)})",  # sql-ok
             (data.name,),
         )
-    cursor.execute("SELECT @@warning_count")
-    warnings = cursor.fetchone()[0]
-    if loaded != len(rows) or warnings:
-        raise RuntimeError(f"LOAD DATA into {table}: {loaded} of {len(rows)} rows loaded, {warnings} warnings")
+    if loaded != len(rows) or cursor.warning_count:
+        raise RuntimeError(
+            f"LOAD DATA into {table}: {loaded} of {len(rows)} rows loaded, {cursor.warning_count} warnings"
+        )
+
+
+_LOAD_ESCAPES = str.maketrans({"\\": "\\\\", ",": "\\,", "\n": "\\n", "\r": "\\r", "\t": "\\t", "\0": "\\0"})
+
+
+_LOAD_SPECIAL = re.compile(r"[\\,\n\r\t\0]")
+
+
+def _load_fields(values: Sequence[int | str]) -> Iterable[str]:
+    """One column's values as ``LOAD DATA`` reads them back (a column at a time, as :func:`_literals`)."""
+    kinds = set(map(type, values))
+    if kinds == {int}:
+        return map(str, values)
+    if kinds == {str}:
+        if not _LOAD_SPECIAL.search("".join(values)):  # the usual column: nothing to escape, one pass
+            return values
+        return map(str.translate, values, itertools.repeat(_LOAD_ESCAPES))
+    raise TypeError(f"LOAD DATA rows hold only ints and strings, not {kinds}")
 
 
 def _existing_keys(cursor: Any, table: str, key: str, values: Sequence[int]) -> set[int]:
-    """Which of ``values`` are keys of ``table``, locked (a locking read: in REPEATABLE READ the absent ones'
-    gaps are locked too, so no other transaction inserts them before this one commits)."""
-    listed = ",".join(_literals(cursor.connection, values))
-    cursor.execute(f"SELECT `{key}` FROM `{table}` WHERE `{key}` IN ({listed}) FOR UPDATE")  # sql-ok
+    """Which of ``values`` are keys of ``table`` (a file's ids are mostly dense: then one range read)."""
+    low, high = min(values), max(values)
+    if high - low < 4 * len(values):
+        cursor.execute(f"SELECT `{key}` FROM `{table}` WHERE `{key}` BETWEEN %s AND %s", (low, high))  # sql-ok
+    else:
+        listed = ",".join(_literals(cursor.connection, values))
+        cursor.execute(f"SELECT `{key}` FROM `{table}` WHERE `{key}` IN ({listed})")  # sql-ok
     return {found for (found,) in cursor.fetchall()}
 
 
@@ -105,15 +130,20 @@ def write_upsert(cursor: Any, dataset: Dataset, rows: Sequence[tuple], refs: Map
     """Rows with the key replace the row with that key (or create it); rows without are appended.
 
     Rows that only add (a key not in the table, in its first row of the batch; rows without the key) are
-    loaded with ``LOAD DATA`` (MySQL parses it about twice as fast as a multi-row ``INSERT ... ON DUPLICATE
-    KEY UPDATE``) when the dataset allows: one integer key, every other column a required int or text. The
-    rest keep the upsert, in file order after them, so a key repeated in a file still bumps ``version``."""
+    loaded with ``LOAD DATA`` (MySQL takes it faster than a multi-row ``INSERT ... ON DUPLICATE KEY UPDATE``)
+    when the dataset allows: one integer key, every other column a required int or text. The rest keep the
+    upsert, in file order after them, so a key repeated in a file still bumps ``version``. A key that another
+    transaction inserts in between makes :func:`_load` raise: the file rolls back and its redelivery upserts
+    that row."""
     names = dataset.column_names
     key = [names.index(k) for k in dataset.key]
     value_positions = [i for i, n in enumerate(names) if n not in dataset.key]
     values = [names[i] for i in value_positions]
-    keyed = [row for row in rows if all(row[k] is not None for k in key)]
-    unkeyed = [tuple(row[i] for i in value_positions) for row in rows if any(row[k] is None for k in key)]
+    if all(None not in map(operator.itemgetter(k), rows) for k in key):  # the usual batch: every row has it
+        keyed, unkeyed = rows, []
+    else:
+        keyed = [row for row in rows if all(row[k] is not None for k in key)]
+        unkeyed = [tuple(row[i] for i in value_positions) for row in rows if any(row[k] is None for k in key)]
     update = _update_clause(values, dataset.on_update)
     if not _loadable(dataset):
         _insert(cursor, dataset.table, names, keyed, update)
