@@ -3,10 +3,11 @@
 Rows are tuples of the dataset's columns, in declaration order. A batch is written as multi-row
 ``INSERT ... VALUES`` statements whose values are escaped as PyMySQL escapes parameters, a column at a time
 (validated values are ints and strings nearly always: ``str`` and ``str.translate`` over the column instead of
-PyMySQL's per-value dispatch, which took a quarter of the ingest's time). Measured against ``LOAD DATA LOCAL
-INFILE`` of the same validated rows (README, "S3 ingest and copy"): loading into a staging table and upserting
-from it was slower, and ``LOAD DATA ... REPLACE`` straight into the table deletes and re-inserts a replaced hero
-(its ``version`` would go back to 1).
+PyMySQL's per-value dispatch, which took a quarter of the ingest's time). Rows that only add to a keyed
+table are loaded with ``LOAD DATA LOCAL INFILE`` instead (:func:`write_upsert`). Measured (README, "S3 ingest
+and copy"): ``LOAD DATA`` into a staging table followed by the upsert from it was slower than the upsert, and
+``LOAD DATA ... REPLACE`` straight into the table deletes and re-inserts a replaced hero (its ``version`` would
+go back to 1).
 
 Table and column names come from the declarations in :mod:`chalicelib.datasets` (a fixed whitelist), never
 from the input, so the lines that interpolate them are marked ``# sql-ok``.
