@@ -5,10 +5,19 @@ from __future__ import annotations
 from chalice import Chalice, Response
 from chalice.app import CloudWatchEvent, S3Event, SNSEvent
 
-from chalicelib import analysis, exports, health_analysis, heroes, reports, status, uploads
 from chalicelib.config import deploy_setting
+from chalicelib.lazy import LazyModule
 from chalicelib.logs import log_invocation
 from chalicelib.web import json_route
+
+# each function imports only what its handler uses, on first use (cold start: see the README's benchmarks)
+analysis = LazyModule("chalicelib.analysis")
+exports = LazyModule("chalicelib.exports")
+health_analysis = LazyModule("chalicelib.health_analysis")
+heroes = LazyModule("chalicelib.heroes")
+reports = LazyModule("chalicelib.reports")
+status = LazyModule("chalicelib.status")
+uploads = LazyModule("chalicelib.uploads")
 
 app = Chalice(app_name="serverless-data-platform")
 app.register_middleware(log_invocation, "all")  # one JSON summary line per invocation of every handler

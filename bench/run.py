@@ -1,7 +1,7 @@
 """``make bench``: every benchmark in one run, side by side on this machine; a table and ``bench/results.json``.
 
     .venv/bin/python -m bench.run [--rows 1000000] [--only ingest --only heroes ...] [--with writers]
-                                  [--out bench/results.json]
+                                  [--out bench/results.json]  (--only writes bench/work/partial.json by default)
 
 Absolute times drift on a shared machine; the ratios, taken from contenders run next to each other, are the
 figures to read. Each contender that holds memory runs in its own process (peak RSS is its own), fast ones run
@@ -424,9 +424,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--only", action="append", choices=SECTIONS + OPTIONAL_SECTIONS, help="run only these")
     parser.add_argument("--with", dest="extra", action="append", choices=OPTIONAL_SECTIONS, default=[],
                         help="also run these optional sections")  # fmt: skip
-    parser.add_argument("--out", type=Path, default=PROJECT_DIR / "bench" / "results.json")
+    parser.add_argument("--out", type=Path, help="default: bench/results.json, or bench/work/partial.json with --only")
     parser.add_argument("--markdown", type=Path, metavar="RESULTS", help="print a results file's table as Markdown")
     args = parser.parse_args(argv)
+    # a partial run never replaces the committed results of a full one
+    args.out = args.out or PROJECT_DIR / "bench" / ("work/partial.json" if args.only else "results.json")
     if args.markdown:
         print(markdown_table(json.loads(args.markdown.read_text())))
         return 0
