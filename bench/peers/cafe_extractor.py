@@ -3,10 +3,9 @@ product group and product over ALL orders ever placed, no date filter, on a new 
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
-import pymysql
+from bench.peers import connect
 
 ORIGINAL_SQL = """
 SELECT product_group_number, product_group_name, product_id, product_name, SUM(quantity) AS quantity
@@ -20,15 +19,7 @@ ORDER BY product_group_number, product_id
 
 
 def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    conn = pymysql.connect(
-        host=os.environ.get("DB_HOST", "127.0.0.1"),
-        port=int(os.environ.get("DB_PORT", "3306")),
-        user=os.environ.get("DB_USER", "root"),
-        password=os.environ.get("DB_PASSWORD", ""),
-        database=os.environ["DB_NAME"],
-        charset="utf8mb4",
-        ssl_disabled=True,  # as in bench.peers.mp6_template: the original's PyMySQL did not try TLS
-    )
+    conn = connect()
     try:
         with conn.cursor() as cursor:
             cursor.execute(ORIGINAL_SQL)

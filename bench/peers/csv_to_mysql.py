@@ -13,6 +13,8 @@ import csv
 import os
 from typing import Any
 
+from bench.peers import connect
+
 TABLE = "superheroes"
 COLUMNS = ("id", "name", "hero", "power", "xp", "color")
 TO_SQL_CHUNK_ROWS = 10_000
@@ -50,16 +52,7 @@ def pandas_to_sql(bucket: str, key: str, method: str | None = None) -> int:
 
 def row_by_row(bucket: str, key: str, limit: int) -> int:
     """Insert the first ``limit`` rows of the CSV object one statement at a time; answers the rows written."""
-    import pymysql
-
-    conn = pymysql.connect(
-        host=os.environ.get("DB_HOST", "127.0.0.1"),
-        port=int(os.environ.get("DB_PORT", "3306")),
-        user=os.environ.get("DB_USER", "root"),
-        password=os.environ.get("DB_PASSWORD", ""),
-        database=os.environ["DB_NAME"],
-        charset="utf8mb4",
-    )
+    conn = connect()
     lines = (line.decode("utf-8") for line in _s3_body(bucket, key).iter_lines())
     reader = csv.reader(lines)
     next(reader)  # header

@@ -21,23 +21,14 @@ from typing import Any
 import pymysql
 import redis
 
+from bench.peers import connect
+
 TABLE = "superheroes"
 TTL = 60
 
 
 def _connect() -> pymysql.connections.Connection:
-    return pymysql.connect(
-        host=os.environ.get("DB_HOST", "127.0.0.1"),
-        port=int(os.environ.get("DB_PORT", "3306")),
-        user=os.environ.get("DB_USER", "root"),
-        password=os.environ.get("DB_PASSWORD", ""),
-        database=os.environ["DB_NAME"],
-        charset="utf8mb4",
-        cursorclass=pymysql.cursors.DictCursor,
-        # PyMySQL >= 1.2 tries TLS by default and builds an SSL context (loading the system's CA certificates,
-        # ~100 ms here) on every connect; the template's PyMySQL did not, so neither does the peer
-        ssl_disabled=True,
-    )
+    return connect(cursorclass=pymysql.cursors.DictCursor)
 
 
 def _query(conn: Any, sql: str, args: tuple = ()) -> list[dict[str, Any]]:
