@@ -2,22 +2,27 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from chalice import Chalice, Response
 from chalice.app import CloudWatchEvent, S3Event, SNSEvent
 
-from chalicelib.config import deploy_setting
-from chalicelib.lazy import LazyModule
-from chalicelib.logs import log_invocation
-from chalicelib.web import json_route
+from chalicelib.core.http import json_route
+from chalicelib.core.lazy import LazyModule
+from chalicelib.core.logs import log_invocation
+from chalicelib.core.settings import deploy_setting
 
-# each function imports only what its handler uses, on first use (cold start: see the README's benchmarks)
-analysis = LazyModule("chalicelib.analysis")
-exports = LazyModule("chalicelib.exports")
-health_analysis = LazyModule("chalicelib.health_analysis")
-heroes = LazyModule("chalicelib.heroes")
-reports = LazyModule("chalicelib.reports")
-status = LazyModule("chalicelib.status")
-uploads = LazyModule("chalicelib.uploads")
+if TYPE_CHECKING:  # the checker sees the real packages; at run time each is imported on its handler's first use
+    from chalicelib import analysis, health_readings, heroes, ingest, reporting
+    from chalicelib.core import dependencies, migrations
+else:  # each function imports only what its handler uses (cold start: docs/benchmarks.md)
+    analysis = LazyModule("chalicelib.analysis")
+    dependencies = LazyModule("chalicelib.core.dependencies")
+    health_readings = LazyModule("chalicelib.health_readings")
+    heroes = LazyModule("chalicelib.heroes")
+    ingest = LazyModule("chalicelib.ingest")
+    migrations = LazyModule("chalicelib.core.migrations")
+    reporting = LazyModule("chalicelib.reporting")
 
 app = Chalice(app_name="serverless-data-platform")
 app.register_middleware(log_invocation, "all")  # one JSON summary line per invocation of every handler
@@ -25,7 +30,7 @@ app.register_middleware(log_invocation, "all")  # one JSON summary line per invo
 
 @json_route(app, "/health", methods=["GET"])
 def health() -> Response:
-    healthy, body = status.dependency_status()
+    healthy, body = dependencies.dependency_status()
     return Response(body=body, status_code=200 if healthy else 503)
 
 
@@ -90,26 +95,24 @@ def mp6() -> Response:
 def migrate(event: dict, context: object) -> dict:
     """Apply pending schema migrations; the deploy invokes it inside the VPC, where the databases are.
     ``{"source": "public"}`` migrates an ``ANALYSIS_SOURCES`` database instead of the default one."""
-    from chalicelib.migrations import migrate_source
-
     source = event.get("source", "default") if isinstance(event, dict) else "default"
-    return {"source": source, "applied": migrate_source(source)}
+    return {"source": source, "applied": migrations.migrate_source(source)}
 
 
 @app.schedule("cron(0 20 ? * MON-SAT *)")
 def daily_sales_report(event: CloudWatchEvent) -> dict:
     """The café's daily sales report for the event's day in REPORT_TIMEZONE (SNS + workbook)."""
-    return reports.report_for_event_time(event.time)
+    return reporting.report_for_event_time(event.time)
 
 
 @json_route(app, "/reports/sales", methods=["POST"])
 def sales_report() -> dict:
-    return reports.report_for_request(app.current_request.raw_body)
+    return reporting.report_for_request(app.current_request.raw_body)
 
 
 @json_route(app, "/exports", methods=["POST"])
 def create_export() -> Response:
-    return Response(body=exports.export_for_request(app.current_request.raw_body), status_code=201)
+    return Response(body=reporting.export_for_request(app.current_request.raw_body), status_code=201)
 
 
 @json_route(app, "/analysis", methods=["POST"])
@@ -129,11 +132,11 @@ def daily_analysis(event: CloudWatchEvent) -> dict:
 )
 def on_pipeline_event(event: SNSEvent) -> dict:
     """Pipeline events (``ingest.completed``): a health file that loaded rows is analysed and reported once."""
-    return health_analysis.handle_pipeline_message(event.message)
+    return health_readings.handle_pipeline_message(event.message)
 
 
 @app.on_s3_event(bucket=deploy_setting("DATA_BUCKET", "platform-dev-data"), events=["s3:ObjectCreated:*"])
 def on_s3_upload(event: S3Event) -> dict:
     """``raw/<dataset>/<path>.csv`` is ingested, ``exports/**.xlsx`` archived; the platform's outputs ignored."""
     version_id = event.to_dict()["Records"][0]["s3"]["object"].get("versionId")
-    return uploads.handle_object_created(event.bucket, event.key, version_id)
+    return ingest.handle_object_created(event.bucket, event.key, version_id)

@@ -10,7 +10,7 @@ from decimal import Decimal
 from pathlib import Path
 
 from bench.common import WORK_DIR
-from chalicelib.db import Database
+from chalicelib.core.mysql import Database
 
 HEALTH_SEED = 1
 HEALTH_USERS = 1000
@@ -38,7 +38,7 @@ def heroes_csv(rows: int) -> Path:
 def health_csv(rows: int) -> Path:
     """``bench/work/health-<rows>.csv``: a processed health file (the ingest's normalised output) of valid rows,
     about three quarters anomalous (the worst case for the analysis' anomaly list)."""
-    from chalicelib.datasets import DATASETS
+    from chalicelib.ingest.datasets import DATASETS
 
     path = WORK_DIR / f"health-{rows}.csv"
     if path.exists():

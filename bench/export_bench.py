@@ -3,7 +3,8 @@ is its own: ``python -m bench.export_bench <contender> [--limit N]``. Each reads
 (``SELECT id, name, hero, power, xp, color FROM superheroes ... ORDER BY id``) and writes a local file:
 
 - ``stream_only``: reads the rows through a streamed cursor and discards them (the floor of every contender);
-- ``ours``: :func:`chalicelib.workbooks.write_workbook` with the ``heroes`` export's sheet from the streamed cursor
+- ``ours``: :func:`chalicelib.reporting.workbooks.write_workbook` with the
+  ``heroes`` export's sheet from the streamed cursor
   (what ``POST /exports`` runs before its upload);
 - ``xlsxwriter``: ``constant_memory`` mode, the same header, widths, frozen row and rows (the limit);
 - ``pandas``: ``pandas.read_sql`` + ``DataFrame.to_excel`` (pandas' default xlsx engine).
@@ -26,7 +27,7 @@ SQL = "SELECT id, name, hero, power, xp, color FROM superheroes ORDER BY id"
 
 
 def _rows(limit: int | None) -> Iterator[tuple]:
-    from chalicelib.db import get_database
+    from chalicelib.core.mysql import get_database
 
     with get_database().cursor(dicts=False, stream=True) as cursor:
         cursor.execute(SQL + (" LIMIT %s" if limit else ""), (limit,) if limit else None)
@@ -36,7 +37,7 @@ def _rows(limit: int | None) -> Iterator[tuple]:
 def _xlsxwriter(path: str, limit: int | None) -> int:
     import xlsxwriter
 
-    from chalicelib.exports import EXPORTS
+    from chalicelib.reporting.exports import EXPORTS
 
     sheet = EXPORTS["heroes"].sheet
     options = {"constant_memory": True, "strings_to_formulas": False, "strings_to_urls": False}
@@ -72,9 +73,9 @@ def _pandas(path: str, limit: int | None) -> tuple[int, str]:
 
 
 def run(contender: str, limit: int | None) -> dict[str, Any]:
-    from chalicelib import workbooks
-    from chalicelib.db import get_database
-    from chalicelib.exports import EXPORTS
+    from chalicelib.core.mysql import get_database
+    from chalicelib.reporting import workbooks
+    from chalicelib.reporting.exports import EXPORTS
 
     extra: dict[str, Any] = {}
     # imports and the connection first: the RSS growth past this point is what the rows cost

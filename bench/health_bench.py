@@ -1,7 +1,8 @@
 """One contender of the analysis of a large processed health file, in this (fresh) process: ``python -m
 bench.health_bench <contender> --bucket B --key K``. Prints seconds, rows/s and this process's peak RSS as JSON.
 
-- ``ours``: :func:`chalicelib.health_analysis.analyse_file` on ``processed/health/...csv`` in the emulated bucket
+- ``ours``: :func:`chalicelib.health_readings.file_analysis.analyse_file` on
+  ``processed/health/...csv`` in the emulated bucket
   (what the ``ingest.completed`` subscriber runs): anomalies spooled and streamed into the stored result, the
   statistics, the insights, the notification;
 - ``read_only``: the same object read through ``csv.DictReader`` and discarded (the floor of any analysis).
@@ -24,20 +25,21 @@ def _read_only(bucket: str, key: str) -> int:
     import codecs
     import csv
 
-    from chalicelib import aws
+    from chalicelib.core import aws
 
     with aws.client("s3").get_object(Bucket=bucket, Key=key)["Body"] as body:
         return sum(1 for _ in csv.DictReader(codecs.getreader("utf-8-sig")(body)))
 
 
 def run(contender: str, bucket: str, key: str) -> dict[str, Any]:
-    from chalicelib import aws, health_analysis
+    from chalicelib.core import aws
+    from chalicelib.health_readings import file_analysis
 
     aws.client("s3")  # clients and imports first: the RSS growth past this point is what the rows cost
     baseline = peak_rss_mib("VmRSS")
     started = time.perf_counter()
     if contender == "ours":
-        result = health_analysis.analyse_file(bucket, key)
+        result = file_analysis.analyse_file(bucket, key)
         rows, extra = result["records_analyzed"], {"anomalies": result["anomalies"]}
     else:
         rows, extra = _read_only(bucket, key), {}

@@ -115,7 +115,7 @@ def main() -> None:
 
     from app import app
     from bench.peers import mp6_template
-    from chalicelib.cache import get_redis
+    from chalicelib.core.redis_client import get_redis
 
     def xp_of(hero_id: int) -> int:
         return args.rows + 1 - hero_id

@@ -11,7 +11,7 @@ checks the rows arrived, and prints seconds, rows/s and this process's peak RSS 
 Two more compare ways of writing rows that are already validated (typed, from the local file), all in one
 transaction, batch by batch as the ingest writes them (``make bench --with writers``):
 
-- ``writer_ours``: :func:`chalicelib.loaders.write_rows`, the ingest's own writer;
+- ``writer_ours``: :func:`chalicelib.ingest.loaders.write_rows`, the ingest's own writer;
 - ``writer_staging``: ``LOAD DATA LOCAL INFILE`` of each batch into a temporary staging table, then the same
   upsert (``INSERT ... SELECT ... ON DUPLICATE KEY UPDATE``) from it.
 """
@@ -47,7 +47,7 @@ def s3_event(bucket: str, key: str) -> dict:
 
 
 def empty_tables() -> None:
-    from chalicelib.db import get_database
+    from chalicelib.core.mysql import get_database
 
     with get_database().cursor() as cur:
         cur.execute("TRUNCATE TABLE superheroes")
@@ -55,7 +55,7 @@ def empty_tables() -> None:
 
 
 def table_rows() -> int:
-    from chalicelib.db import get_database
+    from chalicelib.core.mysql import get_database
 
     with get_database().cursor(dicts=False) as cur:
         cur.execute("SELECT COUNT(*) FROM superheroes")
@@ -64,7 +64,7 @@ def table_rows() -> int:
 
 def typed_batches(csv_path: Path) -> Iterator[list[tuple]]:
     """The file's rows as the ingest's validation hands them to the writer, in the ingest's batches."""
-    from chalicelib.ingest import BATCH_ROWS
+    from chalicelib.ingest.pipeline import BATCH_ROWS
 
     with csv_path.open(newline="", encoding="utf-8") as handle:
         reader = csv.reader(handle)
@@ -81,9 +81,9 @@ def typed_batches(csv_path: Path) -> Iterator[list[tuple]]:
 
 def write_validated(contender: str, csv_path: Path) -> None:
     """``writer_ours`` or ``writer_staging``: every batch in one transaction."""
-    from chalicelib import loaders
-    from chalicelib.datasets import DATASETS
-    from chalicelib.db import get_database
+    from chalicelib.core.mysql import get_database
+    from chalicelib.ingest import loaders
+    from chalicelib.ingest.datasets import DATASETS
 
     dataset = DATASETS["superheroes"]
     with get_database().transaction(dicts=False) as cur:
@@ -129,7 +129,7 @@ def run(contender: str, bucket: str, key: str, csv_path: Path, sample: int) -> d
             raise SystemExit(f"ingest did not load: {result}")
     elif contender == "load_data":
         from bench.data import load_data
-        from chalicelib.db import get_database
+        from chalicelib.core.mysql import get_database
 
         load_data(get_database(), csv_path, "superheroes", COLUMNS)
     elif contender == "pandas":

@@ -66,8 +66,8 @@ class Bench:
             self.emulator.wait(timeout=10)
 
     def database(self) -> Any:
-        from chalicelib.config import get_settings
-        from chalicelib.db import get_database
+        from chalicelib.core.mysql import get_database
+        from chalicelib.core.settings import get_settings
         from devtools.localdb import prepare_database
 
         prepare_database(get_settings().db).close()
@@ -162,7 +162,7 @@ class Bench:
             None,
             {"LOAD DATA into a staging table + upsert": found["writer_staging"]["rows_per_s"]},
             [],
-            note="ours: chalicelib.loaders.write_rows, batch by batch; typed rows read from the local file",
+            note="ours: chalicelib.ingest.loaders.write_rows, batch by batch; typed rows read from the local file",
         )
 
     def health(self) -> None:
@@ -362,8 +362,8 @@ def machine() -> dict[str, Any]:
 
 
 def versions() -> dict[str, str]:
-    from chalicelib.cache import get_redis
-    from chalicelib.db import get_database
+    from chalicelib.core.mysql import get_database
+    from chalicelib.core.redis_client import get_redis
 
     found = {"python": platform.python_version()}
     for name in LIBRARIES:

@@ -1,8 +1,8 @@
 """One day's sales report over a year of café orders (``bench.data.cafe_orders``), in a fresh process.
 
-- ``ours``: what the report computes from the database: :data:`chalicelib.reports.SALES_SQL` for the day's UTC
-  range on the app's connection, the :class:`~chalicelib.reports.SalesReport` and its text;
-- ``ours_end_to_end``: :func:`chalicelib.reports.run_sales_report` (the same, plus the workbook, its upload to
+- ``ours``: what the report computes from the database: :data:`chalicelib.reporting.sales.SALES_SQL` for the day's UTC
+  range on the app's connection, the :class:`~chalicelib.reporting.sales.SalesReport` and its text;
+- ``ours_end_to_end``: :func:`chalicelib.reporting.sales.run_sales_report` (the same, plus the workbook, its upload to
   S3 and the SNS publish; the emulator serves S3 and SNS);
 - ``limit``: the aggregate query alone, on an open connection, rows fetched;
 - ``peer``: the original extractor's unfiltered query (:mod:`bench.peers.cafe_extractor`).
@@ -27,30 +27,30 @@ def main() -> None:
     sys.stdout = open(os.devnull, "w")  # the app's JSON log lines  # noqa: SIM115
 
     from bench.peers import cafe_extractor
-    from chalicelib import reports
-    from chalicelib.db import get_database
+    from chalicelib.core.mysql import get_database
+    from chalicelib.reporting import sales
 
     day = date.fromisoformat(args.day)
-    params = reports.utc_range(day, day, "UTC")
+    params = sales.utc_range(day, day, "UTC")
     database = get_database()
 
     def limit() -> list:
         with database.cursor(dicts=False) as cur:
-            cur.execute(reports.SALES_SQL, params)
+            cur.execute(sales.SALES_SQL, params)
             return cur.fetchall()
 
     def ours() -> str:
-        report = reports.SalesReport(day, "UTC")
+        report = sales.SalesReport(day, "UTC")
         with database.cursor(dicts=False, stream=True) as cur:
-            cur.execute(reports.SALES_SQL, params)
+            cur.execute(sales.SALES_SQL, params)
             for row in cur:
                 report.add(row)
-        return reports.format_report(report)
+        return sales.format_report(report)
 
     figures = interleaved(
         {
             "ours": ours,
-            "ours_end_to_end": lambda: reports.run_sales_report(day),
+            "ours_end_to_end": lambda: sales.run_sales_report(day),
             "limit": limit,
             "peer": lambda: cafe_extractor.lambda_handler({}, None),
         },
@@ -60,7 +60,7 @@ def main() -> None:
     with database.cursor(dicts=False) as cur:
         cur.execute("SELECT COUNT(*) FROM order_item")
         all_items = cur.fetchone()[0]
-        cur.execute("EXPLAIN " + reports.SALES_SQL, params)
+        cur.execute("EXPLAIN " + sales.SALES_SQL, params)
         plan = [list(row) for row in cur.fetchall()]
     emit({"day": args.day, "quantity_that_day": int(items), "order_items_total": int(all_items),
           "explain": plan, **figures})  # fmt: skip

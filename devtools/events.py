@@ -29,7 +29,7 @@ from chalice import Chalice
 from chalice.app import S3EventConfig, SNSEventConfig
 from chalice.local import LambdaContext
 
-from chalicelib import aws
+from chalicelib.core import aws
 
 MAX_ATTEMPTS = 3
 RETRY_DELAY_SECONDS = 3

@@ -6,9 +6,9 @@ import re
 
 import pymysql
 
-from chalicelib.config import DbSettings
-from chalicelib.db import Database
-from chalicelib.migrations import apply_migrations
+from chalicelib.core.migrations import apply_migrations
+from chalicelib.core.mysql import Database
+from chalicelib.core.settings import DbSettings
 
 _SAFE_NAME = re.compile(r"^[A-Za-z0-9_]{1,64}$")
 

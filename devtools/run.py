@@ -12,7 +12,7 @@ import subprocess
 import sys
 import time
 
-from chalicelib.config import parse_settings
+from chalicelib.core.settings import parse_settings
 from devtools.local_aws import create_stage_resources, emulator_environment, start_emulator
 from devtools.localdb import prepare_database
 from devtools.seed import seed_all

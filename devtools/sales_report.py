@@ -16,8 +16,8 @@ import json
 import os
 import sys
 
-from chalicelib import reports
-from chalicelib.errors import PlatformError
+from chalicelib.core.errors import PlatformError
+from chalicelib.reporting import sales
 from devtools.local_aws import emulator_environment
 from devtools.stage import stage_environment
 
@@ -34,7 +34,7 @@ def main(argv: list[str] | None = None) -> int:
         os.environ.setdefault(name, value)
     body = json.dumps({"date": args.date} if args.date else {})
     try:
-        result = reports.report_for_request(body)
+        result = sales.report_for_request(body)
     except PlatformError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2

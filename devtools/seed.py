@@ -9,9 +9,9 @@ import tempfile
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from chalicelib import hero_cache
-from chalicelib.config import Settings
-from chalicelib.db import Database, get_database
+from chalicelib.core.mysql import Database, get_database
+from chalicelib.core.settings import Settings
+from chalicelib.heroes import cache as hero_cache
 
 DATA_DIR = Path(__file__).resolve().parent.parent / "data"
 # the café tables in foreign-key order, with the columns of their CSV files (copied from the lab's dump)

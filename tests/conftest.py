@@ -17,10 +17,10 @@ import pytest
 from chalice.test import Client
 from moto.server import ThreadedMotoServer
 
-from chalicelib import aws
-from chalicelib.cache import get_redis, reset_redis
-from chalicelib.config import get_settings, parse_settings
-from chalicelib.db import Database, get_database, reset_databases
+from chalicelib.core import aws
+from chalicelib.core.mysql import Database, get_database, reset_databases
+from chalicelib.core.redis_client import get_redis, reset_redis
+from chalicelib.core.settings import get_settings, parse_settings
 from devtools.local_aws import EMULATOR_CREDENTIALS, create_stage_resources
 from devtools.localdb import prepare_database
 from devtools.seed import CAFE_TABLES, seed_cafe

@@ -13,7 +13,7 @@ from urllib.parse import quote_plus
 import boto3
 import pytest
 
-from chalicelib.db import Database
+from chalicelib.core.mysql import Database
 from tests.conftest import subscribe_queue, unsubscribe_queue
 
 DATA_DIR = Path(__file__).resolve().parent.parent / "data"

@@ -18,9 +18,9 @@ import boto3
 import pytest
 from botocore.stub import Stubber
 
-from chalicelib import aws
-from chalicelib.db import get_database
-from chalicelib.notifications import NotificationFailed
+from chalicelib.core import aws
+from chalicelib.core.mysql import get_database
+from chalicelib.health_readings.notifications import NotificationFailed
 from tests.conftest import received, reset_clients
 
 DATA_DIR = Path(__file__).resolve().parent.parent / "data" / "health"

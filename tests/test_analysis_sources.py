@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from chalicelib.config import parse_settings
-from chalicelib.db import get_database
+from chalicelib.core.mysql import get_database
+from chalicelib.core.settings import parse_settings
 from devtools.localdb import create_database, drop_database, prepare_database
 from devtools.seed import CAFE_TABLES, seed_cafe
 from tests.conftest import TEST_PRIVATE_DB_NAME, reset_clients
@@ -301,7 +301,7 @@ def test_sales_days_are_business_days_of_the_report_timezone(client, sources, s3
 def test_sales_day_windows_follow_daylight_saving_changes():
     from zoneinfo import ZoneInfo
 
-    from chalicelib.analysis import sales_days
+    from chalicelib.analysis.sources import sales_days
 
     windows = sales_days(datetime(2025, 3, 31, 12), ZoneInfo("Europe/Berlin"), days=2)
     assert [(day.isoformat(), (ends - starts).total_seconds() / 3600) for day, starts, ends in windows] == [

@@ -11,10 +11,10 @@ import boto3
 import pytest
 from chalice import Chalice
 
-from chalicelib.config import ConfigError, DbSettings
-from chalicelib.db import resolve_credentials
-from chalicelib.errors import DependencyUnavailable
-from chalicelib.web import json_route
+from chalicelib.core.errors import DependencyUnavailable
+from chalicelib.core.http import json_route
+from chalicelib.core.mysql import resolve_credentials
+from chalicelib.core.settings import ConfigError, DbSettings
 from devtools import aws_stage, deploy
 from devtools.stage import CONFIG_PATH
 from tests.conftest import TEST_REDIS_DB, reset_clients
@@ -134,7 +134,7 @@ def test_redis_authenticates_with_the_token_from_ssm(platform, redis_client, mon
         monkeypatch.setenv("REDIS_URL", f"redis://{user}@127.0.0.1:6379/{TEST_REDIS_DB}")
         monkeypatch.setenv("REDIS_AUTH_PARAMETER", f"/{user}/redis/authToken")
         reset_clients()
-        from chalicelib.cache import get_redis
+        from chalicelib.core.redis_client import get_redis
 
         assert get_redis().acl_whoami() == user
 

@@ -14,8 +14,9 @@ from contextlib import contextmanager
 import pytest
 import redis
 
-from chalicelib import hero_cache, heroes
-from chalicelib.db import get_database
+from chalicelib.core.mysql import get_database
+from chalicelib.heroes import api
+from chalicelib.heroes import cache as hero_cache
 from tests.heroes_support import body, create, db_by_xp, db_row, hero, send
 
 pytestmark = pytest.mark.usefixtures("hero_table")
@@ -229,9 +230,9 @@ def test_concurrent_writers_and_readers_leave_every_read_path_equal_to_the_datab
         for i in range(40):
             change = {"xp": rng.choice(xps), "name": f"w{seed}-{i}"}
             if rng.random() < 0.2:
-                heroes.replace_hero(hero_id, json.dumps(hero(**change)))
+                api.replace_hero(hero_id, json.dumps(hero(**change)))
             else:
-                heroes.update_hero(hero_id, json.dumps(change))
+                api.update_hero(hero_id, json.dumps(change))
 
     def slowly(rows):  # a reader paused between its SQL read and its cache fill, as a busy Lambda may be
         time.sleep(random.uniform(0, 0.004))
@@ -239,11 +240,11 @@ def test_concurrent_writers_and_readers_leave_every_read_path_equal_to_the_datab
 
     def reader():
         while not stop.is_set():
-            heroes.get_hero(hero_id, {}, None)
+            api.get_hero(hero_id, {}, None)
             hero_cache.hero_by_id(target["id"], lambda i: slowly(load_rows("id = %s", (i,)))[0], use_cache=True)
             hero_cache.heroes_by_xp(xps, lambda x: slowly(load_by_xp(x)), use_cache=True)
-            heroes.list_heroes({"xp": [str(random.choice(xps))]}, None)
-            heroes.list_heroes({"limit": ["10"]}, None)
+            api.list_heroes({"xp": [str(random.choice(xps))]}, None)
+            api.list_heroes({"limit": ["10"]}, None)
 
     writers = [guarded(lambda s=s: writer(s)) for s in range(4)]
     readers = [guarded(reader) for _ in range(4)]

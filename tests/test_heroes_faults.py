@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from chalicelib import hero_cache
+from chalicelib.heroes import cache as hero_cache
 from tests.conftest import reset_clients
 from tests.heroes_support import body, create, db_row, hero, send
 from tests.tcp_proxy import TcpProxy

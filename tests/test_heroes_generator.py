@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from chalicelib import hero_cache
+from chalicelib.heroes import cache as hero_cache
 from devtools import gen_superheroes
 from devtools.seed import seed_heroes
 from devtools.stage import PROJECT_DIR

@@ -11,7 +11,7 @@ import boto3
 import pytest
 from chalice import Chalice
 
-from chalicelib import storage
+from chalicelib.core import s3
 from devtools import events
 from tests.ingest_support import (
     deliver,
@@ -209,7 +209,7 @@ def test_a_workbook_over_the_copy_object_limit_takes_the_managed_copy_and_keeps_
     body = b"x" * (6 * 1024 * 1024)
     upload(key, body, ContentType="application/x-test", Metadata={"k": "v"})
 
-    result = storage.archive_copy(ingest_env["bucket"], key, ingest_env["ARCHIVE_BUCKET"], multipart_threshold=5 << 20)
+    result = s3.archive_copy(ingest_env["bucket"], key, ingest_env["ARCHIVE_BUCKET"], multipart_threshold=5 << 20)
 
     assert result["method"] == "managed_copy"
     copy = boto3.client("s3").get_object(Bucket=ingest_env["ARCHIVE_BUCKET"], Key=key)
@@ -222,15 +222,15 @@ def test_a_workbook_over_the_copy_object_limit_takes_the_managed_copy_and_keeps_
 
 def test_outputs_are_streamed_in_parts(client, db, ingest_env):
     """Outputs larger than a part are multipart uploads: the file is never held whole in memory."""
-    from chalicelib import ingest
+    from chalicelib.ingest import pipeline
 
     upload("raw/health/parts.csv", health_file(1000))
-    writer = storage.PartWriter(ingest_env["bucket"], "processed/parts-test.csv", "text/csv", part_bytes=5 << 20)
+    writer = s3.PartWriter(ingest_env["bucket"], "processed/parts-test.csv", "text/csv", part_bytes=5 << 20)
     for _ in range(6 * 1024):
         writer.write("x" * 1023 + "\n")
     writer.complete()
 
-    result = ingest.ingest_object(ingest_env["bucket"], "raw/health/parts.csv", batch_rows=7)
+    result = pipeline.ingest_object(ingest_env["bucket"], "raw/health/parts.csv", batch_rows=7)
 
     head = boto3.client("s3").head_object(Bucket=ingest_env["bucket"], Key="processed/parts-test.csv")
     assert head["ETag"].strip('"').endswith("-2") and head["ContentLength"] == 6 * 1024 * 1024

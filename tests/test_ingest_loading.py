@@ -3,7 +3,7 @@ repeated keys through the upsert, values byte for byte whatever characters they 
 
 from __future__ import annotations
 
-from chalicelib import ingest
+from chalicelib.ingest import pipeline
 from tests.ingest_support import (
     ingest_env_fixture,  # noqa: F401 - the ingest_env fixture
     read_csv,
@@ -34,7 +34,7 @@ def test_new_repeated_existing_and_unkeyed_rows_load_exactly(client, db, ingest_
     ]
     upload("raw/superheroes/awkward.csv", "\n".join(lines) + "\n")
 
-    result = ingest.ingest_object(ingest_env["bucket"], "raw/superheroes/awkward.csv", batch_rows=4)
+    result = pipeline.ingest_object(ingest_env["bucket"], "raw/superheroes/awkward.csv", batch_rows=4)
 
     assert result["counts"] == {"input": 12, "loaded": 12, "rejected": 0}
     rows = table_rows(db, "SELECT id, name, hero, power, xp, color, version FROM superheroes ORDER BY id")

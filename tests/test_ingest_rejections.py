@@ -165,7 +165,7 @@ def test_bom_crlf_and_quoted_fields_are_accepted(client, db, ingest_env):
 
 
 def test_multibyte_characters_split_between_read_chunks_are_decoded(client, db, ingest_env):
-    from chalicelib.storage import READ_CHUNK_BYTES
+    from chalicelib.core.s3 import READ_CHUNK_BYTES
 
     def build(pad: int) -> bytes:
         rows = [f"2025-09-17T11:59:16Z,{'x' * pad}€ü{i},100,95,21,37.5,120,80" for i in range(READ_CHUNK_BYTES // 40)]

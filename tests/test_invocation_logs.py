@@ -9,8 +9,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from chalicelib.config import ConfigError
-from chalicelib.logs import JsonFormatter, get_logger
+from chalicelib.core.logs import JsonFormatter, get_logger
+from chalicelib.core.settings import ConfigError
 
 
 class _Lines(logging.Handler):

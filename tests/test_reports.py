@@ -10,8 +10,8 @@ from datetime import date, datetime, timedelta
 
 import pytest
 
-from chalicelib import reports
-from chalicelib.config import get_settings
+from chalicelib.core.settings import get_settings
+from chalicelib.reporting import sales
 from tests.conftest import received
 
 README_QUANTITIES = {
@@ -100,7 +100,7 @@ def test_all_days_sum_to_the_sample_readme(cafe):
     revenue = 0.0
     day = date(2020, 6, 19)
     while day <= date(2020, 7, 29):
-        result = reports.run_sales_report(day)
+        result = sales.run_sales_report(day)
         for group in result["groups"]:
             totals.update({p["name"]: p["quantity"] for p in group["products"]})
         revenue += result["revenue"]
@@ -115,10 +115,10 @@ def test_empty_day(client, cafe, s3, report_queue):
     status, body = post_report(client, {"date": "2020-06-23"})
     assert status == 200
     assert (body["groups"], body["quantity"], body["revenue"]) == ([], 0, 0)
-    assert reports.NO_ORDERS in body["message"]
+    assert sales.NO_ORDERS in body["message"]
     (note,) = received(report_queue)
     assert note["Message"].splitlines()[:2] == ["Sales Analysis Report", "Date: 2020-06-23"]
-    assert reports.NO_ORDERS in note["Message"]
+    assert sales.NO_ORDERS in note["Message"]
     workbook, _ = load_workbook(s3, body["workbook"]["bucket"], body["workbook"]["key"])
     sheet = workbook["Sales"]
     assert [c.value for c in sheet[2]] == ["Total", None, None, None, 0, 0]
@@ -148,13 +148,13 @@ def test_day_boundaries_follow_the_report_timezone(client, cafe, monkeypatch):
 
 
 def test_utc_range_is_half_open_and_follows_daylight_saving():
-    assert reports.utc_range(date(2020, 6, 20), date(2020, 6, 20), "America/New_York") == {
+    assert sales.utc_range(date(2020, 6, 20), date(2020, 6, 20), "America/New_York") == {
         "start": datetime(2020, 6, 20, 4),
         "end": datetime(2020, 6, 21, 4),
     }
-    fall_back = reports.utc_range(date(2020, 11, 1), date(2020, 11, 1), "America/New_York")
+    fall_back = sales.utc_range(date(2020, 11, 1), date(2020, 11, 1), "America/New_York")
     assert fall_back["end"] - fall_back["start"] == timedelta(hours=25)
-    spring = reports.utc_range(date(2020, 3, 8), date(2020, 3, 8), "America/New_York")
+    spring = sales.utc_range(date(2020, 3, 8), date(2020, 3, 8), "America/New_York")
     assert spring["end"] - spring["start"] == timedelta(hours=23)
 
 
@@ -172,7 +172,7 @@ def test_the_day_is_a_range_scan_on_the_order_time_index(cafe):
     with cafe.cursor() as cur:
         cur.execute("ANALYZE TABLE `order`, order_item")
         cur.fetchall()
-        cur.execute("EXPLAIN " + reports.SALES_SQL, reports.utc_range(date(2021, 3, 1), date(2021, 3, 1), "UTC"))
+        cur.execute("EXPLAIN " + sales.SALES_SQL, sales.utc_range(date(2021, 3, 1), date(2021, 3, 1), "UTC"))
         plan = {row["table"]: row for row in cur.fetchall()}
     assert plan["o"]["type"] == "range", plan
     assert plan["o"]["key"] == "idx_order_date_time"
@@ -302,7 +302,7 @@ def test_no_body_means_today_in_the_report_timezone(client, cafe, monkeypatch):
     use_timezone(monkeypatch, "Pacific/Kiritimati")  # UTC+14: its today is often not UTC's
     response = client.http.post("/reports/sales", headers={"Content-Type": "application/json"})
     assert response.status_code == 200
-    assert json.loads(response.body)["date"] == reports.today("Pacific/Kiritimati").isoformat()
+    assert json.loads(response.body)["date"] == sales.today("Pacific/Kiritimati").isoformat()
 
 
 def test_cli_runs_the_same_report(cafe, capsys, report_queue):

@@ -11,8 +11,8 @@ from pathlib import Path
 import boto3
 import pytest
 
-from chalicelib.config import get_settings
-from chalicelib.db import get_database, reset_databases
+from chalicelib.core.mysql import get_database, reset_databases
+from chalicelib.core.settings import get_settings
 from tests.conftest import SUFFIX, TEST_DB_NAME
 
 HEROES = [

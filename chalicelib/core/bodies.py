@@ -6,7 +6,7 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
-from chalicelib.errors import InvalidInput
+from chalicelib.core.errors import InvalidInput
 
 
 def decode_json(raw: bytes | str | None) -> Any:

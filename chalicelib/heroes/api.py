@@ -1,9 +1,9 @@
 """The superhero store: validation of every input, and the reads and writes of ``superheroes`` in MySQL
-through :mod:`chalicelib.hero_cache`.
+through :mod:`chalicelib.heroes.cache`.
 
 Every function takes what the HTTP edge received (path values, query values, the raw body) and either returns
-``(body, cache status)`` / a body, or raises :class:`~chalicelib.errors.InvalidInput` saying exactly what is
-wrong, :class:`~chalicelib.errors.NotFound`, or ``DependencyUnavailable`` when MySQL is down.
+``(body, cache status)`` / a body, or raises :class:`~chalicelib.core.errors.InvalidInput` saying exactly what is
+wrong, :class:`~chalicelib.core.errors.NotFound`, or ``DependencyUnavailable`` when MySQL is down.
 """
 
 from __future__ import annotations
@@ -14,10 +14,10 @@ from collections.abc import Mapping, Sequence
 from functools import cache
 from typing import Any
 
-from chalicelib import hero_cache
-from chalicelib.bodies import decode_json
-from chalicelib.db import get_database
-from chalicelib.errors import InvalidInput, NotFound
+from chalicelib.core.bodies import decode_json
+from chalicelib.core.errors import InvalidInput, NotFound
+from chalicelib.core.mysql import get_database
+from chalicelib.heroes import cache as hero_cache
 
 Hero = dict[str, Any]
 Query = Mapping[str, Sequence[str]]  # query parameter -> every value it was given

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from chalicelib.cache import get_redis
-from chalicelib.db import get_database
+from chalicelib.core.mysql import get_database
+from chalicelib.core.redis_client import get_redis
 
 
 def _check_mysql() -> str:

@@ -2,7 +2,7 @@
 
 A declaration names the columns (type, required, range), the target table and its key, row rules that span
 columns, references to other tables, and how valid rows are written. Validation, loading and reporting in
-:mod:`chalicelib.ingest` are generic over these declarations: adding a dataset is adding one here.
+:mod:`chalicelib.ingest.pipeline` are generic over these declarations: adding a dataset is adding one here.
 
 Validation decisions (documented in the README):
 
@@ -190,7 +190,7 @@ class Reference:
 class Dataset:
     """A declared dataset: ``columns`` in their canonical order, the ``table`` it loads into, its ``key``.
 
-    ``writer`` names how rows are written (:mod:`chalicelib.loaders`): ``append``, ``upsert`` (rows with
+    ``writer`` names how rows are written (:mod:`chalicelib.ingest.loaders`): ``append``, ``upsert`` (rows with
     the key replace that row, rows without it are appended; ``on_update`` are extra assignments then), or
     a dataset's own writer such as ``orders`` for a file that spans several tables.
     """
@@ -286,7 +286,7 @@ def _diastolic_not_above_systolic(row: Mapping[str, Any]) -> str | None:
 
 def _invalidate_hero_cache() -> None:
     """Cached heroes may be stale once a file changed any of them; the hero cache drops them all."""
-    from chalicelib.hero_cache import invalidate_all_heroes
+    from chalicelib.heroes import invalidate_all_heroes
 
     invalidate_all_heroes()
 

@@ -1,12 +1,12 @@
 """Ingest a CSV upload ``raw/<dataset>/<path>.csv`` of the data bucket into MySQL, exactly once.
 
 One pass over the object, as a stream: each row is validated against the dataset's declaration
-(:mod:`chalicelib.datasets`), valid rows go to ``processed/<dataset>/<path>.csv`` and, in batches, into MySQL;
+(:mod:`chalicelib.ingest.datasets`), valid rows go to ``processed/<dataset>/<path>.csv`` and, in batches, into MySQL;
 rejected rows go to ``rejected/<dataset>/<path>.csv`` as uploaded, after a first column ``reject_reason`` (first, so
 that it stays in place for a row with more fields than the header). Then
 ``manifests/<dataset>/<path>.json`` and an ``ingest.completed`` event on ``EVENTS_TOPIC_ARN``.
 
-Exactly once: all of a file's rows and its ledger row (:mod:`chalicelib.ledger`) commit in one transaction,
+Exactly once: all of a file's rows and its ledger row (:mod:`chalicelib.ingest.ledger`) commit in one transaction,
 after the outputs are complete. A crash before the commit leaves nothing loaded, and the redelivery loads
 the file; a crash after it leaves the ledger row without ``completed_at``, and the redelivery only writes the
 manifest and publishes the event. A delivery of bytes already ingested under the key reports ``duplicate``
@@ -25,11 +25,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from chalicelib import aws, ledger, loaders, storage
-from chalicelib.config import get_settings
-from chalicelib.datasets import DATASETS, Dataset, RowRejected, Validator
-from chalicelib.db import get_database
-from chalicelib.logs import log_event
+from chalicelib.core import aws, s3
+from chalicelib.core.logs import log_event
+from chalicelib.core.mysql import get_database
+from chalicelib.core.settings import get_settings
+from chalicelib.ingest import ledger, loaders
+from chalicelib.ingest.datasets import DATASETS, Dataset, RowRejected, Validator
 
 BATCH_ROWS = 5000
 CSV_CONTENT_TYPE = "text/csv; charset=utf-8"
@@ -86,13 +87,13 @@ def ingest_object(
     upload = Upload.parse(bucket, key)
     if upload is None:
         raise ValueError(f"not an upload to ingest: {key!r}")
-    meta = storage.head(bucket, key, version_id)
+    meta = s3.head(bucket, key, version_id)
     etag = meta["ETag"].strip('"')
     seen = ledger.find_by_etag(bucket, key, etag)
     if seen is not None:
         return _redelivered(upload, seen)
     manifest = _new_manifest(upload, meta, etag)
-    reader = storage.ObjectReader(bucket, key, meta.get("VersionId"))
+    reader = s3.ObjectReader(bucket, key, meta.get("VersionId"))
     try:
         _ingest(upload, reader, manifest, batch_rows)
     except ledger.AlreadyIngested:
@@ -130,8 +131,8 @@ class _Outputs:
     """The processed and rejected CSVs of one upload, written as the rows stream by."""
 
     def __init__(self, upload: Upload, dataset: Dataset, header: list[str]) -> None:
-        self.processed = storage.PartWriter(upload.bucket, upload.output("processed", ".csv"), CSV_CONTENT_TYPE)
-        self.rejected = storage.PartWriter(upload.bucket, upload.output("rejected", ".csv"), CSV_CONTENT_TYPE)
+        self.processed = s3.PartWriter(upload.bucket, upload.output("processed", ".csv"), CSV_CONTENT_TYPE)
+        self.rejected = s3.PartWriter(upload.bucket, upload.output("rejected", ".csv"), CSV_CONTENT_TYPE)
         self.invalid = csv.writer(self.rejected, lineterminator="\n")
         self.width = len(header)
         self.write_valid([dataset.column_names])
@@ -155,14 +156,14 @@ class _Outputs:
         if manifest["outputs"]["rejected"]:
             self.rejected.complete()
         else:  # an earlier version of the file may have left one
-            storage.delete(self.rejected.bucket, self.rejected.key)
+            s3.delete(self.rejected.bucket, self.rejected.key)
 
     def abort(self) -> None:
         self.processed.abort()
         self.rejected.abort()
 
 
-def _ingest(upload: Upload, reader: storage.ObjectReader, manifest: dict[str, Any], batch_rows: int) -> None:
+def _ingest(upload: Upload, reader: s3.ObjectReader, manifest: dict[str, Any], batch_rows: int) -> None:
     """Load the rows and record the ledger row in one transaction, or record a whole-file rejection."""
     outputs: _Outputs | None = None
     try:
@@ -184,7 +185,7 @@ def _ingest(upload: Upload, reader: storage.ObjectReader, manifest: dict[str, An
         with get_database().transaction(dicts=False) as cursor:
             ledger.record(cursor, manifest)
         for kind in ("processed", "rejected"):  # outputs of an earlier version of the file are not this one's
-            storage.delete(upload.bucket, upload.output(kind, ".csv"))
+            s3.delete(upload.bucket, upload.output(kind, ".csv"))
     except BaseException:
         if outputs is not None:
             outputs.abort()
@@ -212,7 +213,7 @@ def _header_positions(dataset: Dataset, header: list[str]) -> list[int | None]:
 
 
 def _load_rows(
-    upload: Upload, reader: storage.ObjectReader, manifest: dict[str, Any], cursor: Any, batch_rows: int
+    upload: Upload, reader: s3.ObjectReader, manifest: dict[str, Any], cursor: Any, batch_rows: int
 ) -> _Outputs:
     dataset = DATASETS.get(upload.dataset)
     if dataset is None:
@@ -306,7 +307,7 @@ def _complete(upload: Upload, manifest: dict[str, Any]) -> dict[str, Any]:
 
     Each step may be repeated by a redelivery when the function dies between them."""
     manifest["finished_at"] = manifest.get("finished_at") or _now()
-    storage.put_json(upload.bucket, upload.manifest_key, manifest)
+    s3.put_json(upload.bucket, upload.manifest_key, manifest)
     dataset = DATASETS.get(upload.dataset)
     if manifest["status"] == "loaded" and manifest["counts"]["loaded"] and dataset and dataset.after_load:
         dataset.after_load()
@@ -325,7 +326,7 @@ def _redelivered(upload: Upload, seen: ledger.Entry) -> dict[str, Any]:
         "original": {k: seen.manifest.get(k) for k in ("status", "started_at", "finished_at")},
         "duplicate_delivered_at": _now(),
     }
-    storage.put_json(upload.bucket, upload.manifest_key, manifest)
+    s3.put_json(upload.bucket, upload.manifest_key, manifest)
     _publish(upload, "duplicate", manifest["counts"])
     return _summary(upload, manifest, "duplicate")
 

@@ -2,7 +2,7 @@
 
 Nothing connects at import. A connection that dropped (server restart, idle timeout, failover) is replaced
 on the next use, so the app recovers without a restart. Connection problems surface as
-:class:`~chalicelib.errors.DependencyUnavailable` (HTTP 503 at the edge). Credentials come from SSM Parameter
+:class:`~chalicelib.core.errors.DependencyUnavailable` (HTTP 503 at the edge). Credentials come from SSM Parameter
 Store when the source has a ``DB_PARAMETER_PREFIX`` (SecureString, decrypted), fetched once per container.
 """
 
@@ -16,9 +16,9 @@ from contextlib import contextmanager
 from dataclasses import replace
 from typing import Any
 
-from chalicelib import aws
-from chalicelib.config import ConfigError, DbSettings, get_settings
-from chalicelib.errors import DependencyUnavailable
+from chalicelib.core import aws
+from chalicelib.core.errors import DependencyUnavailable
+from chalicelib.core.settings import ConfigError, DbSettings, get_settings
 
 CONNECT_TIMEOUT_SECONDS = 3
 QUERY_TIMEOUT_SECONDS = 60  # shorter than any function's Lambda timeout that serves requests

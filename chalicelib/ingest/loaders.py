@@ -9,7 +9,7 @@ and copy"): ``LOAD DATA`` into a staging table followed by the upsert from it wa
 ``LOAD DATA ... REPLACE`` straight into the table deletes and re-inserts a replaced hero (its ``version`` would
 go back to 1).
 
-Table and column names come from the declarations in :mod:`chalicelib.datasets` (a fixed whitelist), never
+Table and column names come from the declarations in :mod:`chalicelib.ingest.datasets` (a fixed whitelist), never
 from the input, so the lines that interpolate them are marked ``# sql-ok``.
 """
 
@@ -25,7 +25,7 @@ from concurrent.futures import Future
 from decimal import Decimal
 from typing import Any
 
-from chalicelib.datasets import Dataset
+from chalicelib.ingest.datasets import Dataset
 
 MAX_STATEMENT_CHARS = 1_000_000  # at most 4 MB in UTF-8: well inside MySQL's max_allowed_packet (16 MiB and up)
 _NO_BACKSLASH_ESCAPES = 512  # SERVER_STATUS_NO_BACKSLASH_ESCAPES: then PyMySQL only doubles quotes

@@ -5,10 +5,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from chalicelib import ingest, storage
-from chalicelib.config import get_settings
-from chalicelib.errors import NotFound
-from chalicelib.logs import log_event
+from chalicelib.core import s3
+from chalicelib.core.errors import NotFound
+from chalicelib.core.logs import log_event
+from chalicelib.core.settings import get_settings
+from chalicelib.ingest import pipeline
 
 OWN_OUTPUTS = ("processed/", "rejected/", "manifests/", "analysis/")
 
@@ -36,9 +37,9 @@ def _route(bucket: str, key: str, version_id: str | None) -> dict[str, Any]:
     if key.startswith("exports/"):
         if not key.lower().endswith(".xlsx"):
             return _ignored(bucket, key, "only .xlsx files under exports/ are archived")
-        result = storage.archive_copy(bucket, key, get_settings().require("ARCHIVE_BUCKET"), version_id)
+        result = s3.archive_copy(bucket, key, get_settings().require("ARCHIVE_BUCKET"), version_id)
         log_event("export archived", **result)
         return result
-    if ingest.Upload.parse(bucket, key) is not None:
-        return ingest.ingest_object(bucket, key, version_id)
+    if pipeline.Upload.parse(bucket, key) is not None:
+        return pipeline.ingest_object(bucket, key, version_id)
     return _ignored(bucket, key, "not raw/<dataset>/<path>.csv or exports/<path>.xlsx")

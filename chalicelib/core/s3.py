@@ -16,9 +16,9 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
-from chalicelib import aws
-from chalicelib.errors import NotFound
-from chalicelib.logs import log_event
+from chalicelib.core import aws
+from chalicelib.core.errors import NotFound
+from chalicelib.core.logs import log_event
 
 READ_CHUNK_BYTES = 1024 * 1024
 PART_BYTES = 8 * 1024 * 1024  # S3's minimum part is 5 MiB; two writers hold at most one part each

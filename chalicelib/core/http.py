@@ -8,8 +8,8 @@ from typing import Any
 
 from chalice import Chalice, Response
 
-from chalicelib.config import ConfigError, deploy_setting
-from chalicelib.errors import PlatformError
+from chalicelib.core.errors import PlatformError
+from chalicelib.core.settings import ConfigError, deploy_setting
 
 READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 

@@ -18,11 +18,12 @@ from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from chalicelib import aws, workbooks
-from chalicelib.bodies import json_object
-from chalicelib.config import get_settings
-from chalicelib.errors import InvalidInput
-from chalicelib.logs import log_event
+from chalicelib.core import aws
+from chalicelib.core.bodies import json_object
+from chalicelib.core.errors import InvalidInput
+from chalicelib.core.logs import log_event
+from chalicelib.core.settings import get_settings
+from chalicelib.reporting import workbooks
 
 SUBJECT = "Daily Sales Analysis Report"
 TITLE = "Sales Analysis Report"

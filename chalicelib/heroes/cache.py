@@ -32,10 +32,10 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from chalicelib.cache import get_redis
-from chalicelib.config import get_settings
-from chalicelib.errors import DependencyUnavailable
-from chalicelib.logs import log_event
+from chalicelib.core.errors import DependencyUnavailable
+from chalicelib.core.logs import log_event
+from chalicelib.core.redis_client import get_redis
+from chalicelib.core.settings import get_settings
 
 HIT, MISS, BYPASS = "HIT", "MISS", "BYPASS"
 PREFIX = "{hero}:"

@@ -1,9 +1,9 @@
 """Anomalies, insights and the report of one ingested health file.
 
 Triggered by the ingest's ``ingest.completed`` event (SNS on ``EVENTS_TOPIC_ARN``): the processed CSV (the
-file's valid rows) is read as a stream, every row breaking a threshold of :mod:`chalicelib.health_rules` is
+file's valid rows) is read as a stream, every row breaking a threshold of :mod:`chalicelib.health_readings.rules` is
 listed with all its reasons, and the result goes to ``analysis/health/<path>.json`` (``<path>`` as uploaded).
-Then the report is sent once (:mod:`chalicelib.notifications`).
+Then the report is sent once (:mod:`chalicelib.health_readings.notifications`).
 
 Readings are parsed as :class:`~decimal.Decimal`, so ``72.0`` in an integer column or ``36.55`` is a reading,
 never a crash; a value that is not a finite number skips its row and is counted in ``rows_skipped``.
@@ -21,11 +21,12 @@ from decimal import Decimal, InvalidOperation
 from typing import IO, Any
 from zoneinfo import ZoneInfo
 
-from chalicelib import aws, health_report, health_rules, insights, notifications
-from chalicelib.config import get_settings
-from chalicelib.logs import log_event
-from chalicelib.results import put_result_with_list
-from chalicelib.storage import json_value
+from chalicelib.core import aws
+from chalicelib.core.logs import log_event
+from chalicelib.core.results import put_result_with_list
+from chalicelib.core.s3 import json_value
+from chalicelib.core.settings import get_settings
+from chalicelib.health_readings import insights, notifications, report, rules
 
 DATASET = "health"
 PROCESSED_PREFIX = f"processed/{DATASET}/"
@@ -65,7 +66,7 @@ class FileAnalysis:
     """Accumulates the statistics of one file's rows as they stream past.
 
     Anomalies go to ``spool`` (a temporary file, one JSON object per line) as they are found, and only the
-    first :data:`~chalicelib.health_report.HTML_ANOMALY_LIMIT` stay in memory for the report: a large file
+    first :data:`~chalicelib.health_readings.report.HTML_ANOMALY_LIMIT` stay in memory for the report: a large file
     with many anomalies must not grow the function's memory.
     """
 
@@ -75,15 +76,15 @@ class FileAnalysis:
     preview: list[dict[str, Any]] = field(default_factory=list)
     skipped: int = 0
     skipped_examples: list[dict[str, Any]] = field(default_factory=list)
-    by_reason: dict[str, int] = field(default_factory=lambda: dict.fromkeys(health_rules.REASONS, 0))
-    metrics: dict[str, _Metric] = field(default_factory=lambda: {m: _Metric() for m in health_rules.METRICS})
+    by_reason: dict[str, int] = field(default_factory=lambda: dict.fromkeys(rules.REASONS, 0))
+    metrics: dict[str, _Metric] = field(default_factory=lambda: {m: _Metric() for m in rules.METRICS})
     per_user: dict[str, dict[str, int]] = field(default_factory=dict)
     first_reading: str | None = None
     last_reading: str | None = None
 
     def add(self, line: int, row: Mapping[str, str | None]) -> None:
         try:
-            readings = {metric: _reading(row.get(metric)) for metric in health_rules.METRICS}
+            readings = {metric: _reading(row.get(metric)) for metric in rules.METRICS}
         except ValueError as exc:
             self.skipped += 1
             if len(self.skipped_examples) < SKIPPED_EXAMPLES:
@@ -98,7 +99,7 @@ class FileAnalysis:
         if event_time:
             self.first_reading = min(self.first_reading or event_time, event_time)
             self.last_reading = max(self.last_reading or event_time, event_time)
-        reasons = health_rules.reasons_for(readings)
+        reasons = rules.reasons_for(readings)
         if reasons:
             user["anomalies"] += 1
             for reason in reasons:
@@ -106,7 +107,7 @@ class FileAnalysis:
             anomaly = {"line": line, "event_time": event_time, "user_id": user_id, **readings, "reasons": reasons}
             self.anomaly_count += 1
             self.spool.write(json.dumps(anomaly, default=json_value, ensure_ascii=False) + "\n")
-            if len(self.preview) < health_report.HTML_ANOMALY_LIMIT:
+            if len(self.preview) < report.HTML_ANOMALY_LIMIT:
                 self.preview.append(anomaly)
 
     def anomalies(self) -> Iterator[str]:
@@ -189,8 +190,8 @@ def analyse_file(bucket: str, processed_key: str, source_key: str | None = None)
         put_result_with_list(analysis_key, document, "anomalies", analysis.anomalies())
     settings = get_settings()
     zone = ZoneInfo(settings.report_timezone)
-    report = health_report.render(document, analysis.preview, settings.require("DATA_BUCKET"), zone)
-    outcomes = notifications.notify_once(analysis_key, etag, report)
+    rendered = report.render(document, analysis.preview, settings.require("DATA_BUCKET"), zone)
+    outcomes = notifications.notify_once(analysis_key, etag, rendered)
     summary = {
         "status": "analysed",
         "analysis_key": analysis_key,

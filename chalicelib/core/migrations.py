@@ -1,4 +1,4 @@
-"""Versioned, idempotent schema migrations: ``chalicelib/sql/NNNN_name.sql``, applied in order, each once.
+"""Versioned, idempotent schema migrations: ``chalicelib/core/sql/NNNN_name.sql``, applied in order, each once.
 
 Each file is also written to be safe to run twice (``IF NOT EXISTS``), because MySQL commits DDL implicitly
 and a migration interrupted half way is re-run whole. A named lock keeps two deployers from racing.
@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from chalicelib.db import Database
+from chalicelib.core.mysql import Database
 
 SQL_DIR = Path(__file__).resolve().parent / "sql"
 LOCK_NAME = "platform_schema_migrations"
@@ -53,6 +53,6 @@ def apply_migrations(database: Database) -> list[str]:
 def migrate_source(source: str = "default") -> list[str]:
     """Apply pending migrations to the database of ``source`` (``default`` or an ``ANALYSIS_SOURCES`` name);
     the deployed ``migrate`` function runs this inside the VPC. Example: ``migrate_source("public")``."""
-    from chalicelib.db import get_database
+    from chalicelib.core.mysql import get_database
 
     return apply_migrations(get_database(source))

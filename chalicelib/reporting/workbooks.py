@@ -17,9 +17,9 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from chalicelib import aws
-from chalicelib.config import get_settings
-from chalicelib.db import get_database
+from chalicelib.core import aws
+from chalicelib.core.mysql import get_database
+from chalicelib.core.settings import get_settings
 
 XLSX_CONTENT_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 FORMULA_PREFIXES = ("=", "+", "-", "@")

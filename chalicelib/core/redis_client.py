@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from chalicelib import aws
-from chalicelib.config import get_settings
-from chalicelib.errors import DependencyUnavailable
+from chalicelib.core import aws
+from chalicelib.core.errors import DependencyUnavailable
+from chalicelib.core.settings import get_settings
 
 SOCKET_TIMEOUT_SECONDS = 0.5
 

@@ -12,7 +12,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from chalicelib.db import get_database
+from chalicelib.core.mysql import get_database
 
 
 class AlreadyIngested(Exception):

@@ -11,7 +11,7 @@ from typing import Any
 class LazyModule:
     """Stands for the module ``name`` and imports it on first attribute access.
 
-    Example: ``heroes = LazyModule("chalicelib.heroes")``, then ``heroes.get_hero(...)`` as usual.
+    Example: ``heroes = LazyModule("chalicelib.heroes.api")``, then ``heroes.get_hero(...)`` as usual.
     """
 
     def __init__(self, name: str) -> None:

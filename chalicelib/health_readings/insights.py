@@ -14,10 +14,11 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from chalicelib import aws, health_rules
-from chalicelib.config import get_settings
-from chalicelib.logs import log_event
-from chalicelib.storage import json_value
+from chalicelib.core import aws
+from chalicelib.core.logs import log_event
+from chalicelib.core.s3 import json_value
+from chalicelib.core.settings import get_settings
+from chalicelib.health_readings import rules
 
 MAX_ITEMS = 8
 MAX_TEXT = 1500
@@ -38,7 +39,7 @@ def aggregate_statistics(statistics: Mapping[str, Any]) -> dict[str, Any]:
         "anomalous_records": statistics["anomalous_records"],
         "anomaly_rate": statistics["anomaly_rate"],
         "anomalies_by_reason": {
-            health_rules.BY_REASON[reason].label: count for reason, count in statistics["anomalies_by_reason"].items()
+            rules.BY_REASON[reason].label: count for reason, count in statistics["anomalies_by_reason"].items()
         },
         "metrics": statistics["metrics"],
     }
@@ -63,15 +64,15 @@ def rule_based(statistics: Mapping[str, Any]) -> dict[str, Any]:
     )
     if by_reason:
         worst = max(by_reason, key=lambda reason: by_reason[reason])
-        summary += f" The most frequent issue was {health_rules.BY_REASON[worst].label}."
+        summary += f" The most frequent issue was {rules.BY_REASON[worst].label}."
     insights = [
-        f"{_sentence(health_rules.BY_REASON[reason].label)}: {n} readings ({_percent(n, records)})."
+        f"{_sentence(rules.BY_REASON[reason].label)}: {n} readings ({_percent(n, records)})."
         for reason, n in sorted(by_reason.items(), key=lambda item: (-item[1], item[0]))
     ]
     for metric, values in statistics["metrics"].items():
         if values["mean"] is not None:
             insights.append(f"{metric}: mean {values['mean']}, range {values['min']}-{values['max']}.")
-    recommendations = [health_rules.BY_REASON[reason].advice for reason in health_rules.REASONS if reason in by_reason]
+    recommendations = [rules.BY_REASON[reason].advice for reason in rules.REASONS if reason in by_reason]
     if not recommendations:
         recommendations = ["No readings broke a threshold; keep the regular monitoring schedule."]
     return {"summary": summary, "insights": insights, "recommendations": recommendations, "source": "rules"}

@@ -12,7 +12,7 @@ from contextlib import contextmanager
 from functools import cache
 from typing import Any
 
-from chalicelib.errors import DependencyUnavailable
+from chalicelib.core.errors import DependencyUnavailable
 
 
 @cache

@@ -10,9 +10,9 @@ from html import escape
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from chalicelib import health_rules
-from chalicelib.notifications import Report
-from chalicelib.storage import json_value
+from chalicelib.core.s3 import json_value
+from chalicelib.health_readings import rules
+from chalicelib.health_readings.notifications import Report
 
 SUBJECT_PREFIX = "Health Data Analysis Report"
 TEXT_ANOMALY_LIMIT = 20  # the SNS text lists the first ones; the analysis object has them all
@@ -30,9 +30,7 @@ def _value(value: Any) -> str:
 
 def _reason_lines(statistics: dict[str, Any]) -> list[tuple[str, int]]:
     return [
-        (health_rules.BY_REASON[reason].label, count)
-        for reason, count in statistics["anomalies_by_reason"].items()
-        if count
+        (rules.BY_REASON[reason].label, count) for reason, count in statistics["anomalies_by_reason"].items() if count
     ]
 
 
@@ -40,7 +38,7 @@ def _anomaly_cells(anomaly: dict[str, Any]) -> list[str]:
     return [
         anomaly["event_time"],
         anomaly["user_id"],
-        *(_value(anomaly[metric]) for metric in health_rules.METRICS),
+        *(_value(anomaly[metric]) for metric in rules.METRICS),
         ", ".join(anomaly["reasons"]),
     ]
 
@@ -52,7 +50,7 @@ def _percent(document: dict[str, Any]) -> str:
 
 
 def _anomaly_line(anomaly: dict[str, Any]) -> str:
-    readings = " ".join(f"{metric}={_value(anomaly[metric])}" for metric in health_rules.METRICS)
+    readings = " ".join(f"{metric}={_value(anomaly[metric])}" for metric in rules.METRICS)
     return f"  {anomaly['event_time']} {anomaly['user_id']}: {readings} -> {', '.join(anomaly['reasons'])}"
 
 
@@ -82,7 +80,7 @@ def render_text(document: dict[str, Any], anomalies: list[dict[str, Any]], locat
 def render_html(document: dict[str, Any], anomalies: list[dict[str, Any]], location: str) -> str:
     statistics = document["statistics"]
     shown = anomalies[:HTML_ANOMALY_LIMIT]
-    header = ["event_time", "user_id", *health_rules.METRICS, "reasons"]
+    header = ["event_time", "user_id", *rules.METRICS, "reasons"]
     rows = "".join(
         "<tr>" + "".join(f"<td>{escape(cell)}</td>" for cell in _anomaly_cells(anomaly)) + "</tr>" for anomaly in shown
     )

@@ -22,10 +22,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from chalicelib import aws
-from chalicelib.config import get_settings
-from chalicelib.db import get_database
-from chalicelib.logs import log_event
+from chalicelib.core import aws
+from chalicelib.core.logs import log_event
+from chalicelib.core.mysql import get_database
+from chalicelib.core.settings import get_settings
 
 # longer than one send can take with the clients' timeouts and retries (about 3 x (3 s + 20 s))
 CLAIM_LEASE_SECONDS = 120

@@ -12,11 +12,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from chalicelib import reports, workbooks
-from chalicelib.bodies import json_object
-from chalicelib.config import get_settings
-from chalicelib.errors import InvalidInput
-from chalicelib.logs import log_event
+from chalicelib.core.bodies import json_object
+from chalicelib.core.errors import InvalidInput
+from chalicelib.core.logs import log_event
+from chalicelib.core.settings import get_settings
+from chalicelib.reporting import sales, workbooks
 
 XP_MAX = 4294967295
 
@@ -36,7 +36,7 @@ class Param:
         if raw is None:
             return self.default
         if self.kind == "date":
-            return reports.parse_day(raw, name)
+            return sales.parse_day(raw, name)
         if self.kind == "integer":
             if not isinstance(raw, int) or isinstance(raw, bool) or not self.minimum <= raw <= self.maximum:
                 raise InvalidInput(
@@ -62,11 +62,11 @@ class Export:
 
 
 def _sales_bind(values: dict[str, Any]) -> dict[str, Any]:
-    first = values["from"] or reports.today(get_settings().report_timezone)
+    first = values["from"] or sales.today(get_settings().report_timezone)
     last = values["to"] or first
     if last < first:
         raise InvalidInput(f"parameter to ({last}) must not be before from ({first})")
-    return reports.utc_range(first, last, get_settings().report_timezone)
+    return sales.utc_range(first, last, get_settings().report_timezone)
 
 
 EXPORTS: dict[str, Export] = {
@@ -96,9 +96,9 @@ EXPORTS: dict[str, Export] = {
     ),
     # the daily report's aggregate over the local days from..to (both inclusive; default today)
     "sales": Export(
-        sql=reports.SALES_SQL,
+        sql=sales.SALES_SQL,
         params={"from": Param("date"), "to": Param("date")},
-        sheet=reports.SALES_SHEET,
+        sheet=sales.SALES_SHEET,
         bind=_sales_bind,
     ),
 }

@@ -19,13 +19,13 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from chalicelib import health_rules
-from chalicelib.bodies import json_object
-from chalicelib.config import ConfigError, get_settings
-from chalicelib.db import Database, get_database
-from chalicelib.errors import InvalidInput
-from chalicelib.logs import log_event
-from chalicelib.results import put_result
+from chalicelib.core.bodies import json_object
+from chalicelib.core.errors import InvalidInput
+from chalicelib.core.logs import log_event
+from chalicelib.core.mysql import Database, get_database
+from chalicelib.core.results import put_result
+from chalicelib.core.settings import ConfigError, get_settings
+from chalicelib.health_readings import THRESHOLDS, sql_any_anomaly, sql_condition
 
 TOP_N = 10
 PER_USER_LIMIT = 1000  # bounds the result object; the overview still counts every user
@@ -181,8 +181,8 @@ SALES = Analysis(
 
 # --- health ----------------------------------------------------------------------------------------------------
 
-_ANOMALY_SQL, _ANOMALY_PARAMS = health_rules.sql_any_anomaly()
-_REASON_PARTS = [(t.reason, *health_rules.sql_condition(t)) for t in health_rules.THRESHOLDS]
+_ANOMALY_SQL, _ANOMALY_PARAMS = sql_any_anomaly()
+_REASON_PARTS = [(t.reason, *sql_condition(t)) for t in THRESHOLDS]
 
 HEALTH = Analysis(
     name="health",

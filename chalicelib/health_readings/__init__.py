@@ -1,0 +1,9 @@
+"""The health-file pipeline: anomaly rules for heart-rate, SpO2, temperature and blood-pressure readings, the
+analysis of each ingested health file, its insights, its report and the notifications sent once per file.
+
+(``GET /health``, the platform's own dependency check, is :mod:`chalicelib.core.dependencies`.)"""
+
+from chalicelib.health_readings.file_analysis import handle_pipeline_message
+from chalicelib.health_readings.rules import THRESHOLDS, sql_any_anomaly, sql_condition
+
+__all__ = ["THRESHOLDS", "handle_pipeline_message", "sql_any_anomaly", "sql_condition"]
