@@ -1,10 +1,15 @@
 """The cached superhero store: the hero schema, validation, MySQL reads and writes, the Redis cache that keeps
 them fresh under concurrency, the REST operations and the course's ``POST /mp6`` format."""
 
-from chalicelib.heroes.api import create_heroes, delete_hero, get_hero, list_heroes, mp6, replace_hero, update_hero
+from chalicelib.heroes.api import create_heroes, delete_hero, get_hero, list_heroes, replace_hero, update_hero
 from chalicelib.heroes.cache import invalidate_all_heroes
+from chalicelib.heroes.mp6_compat import mp6
+from chalicelib.heroes.schema import HERO_FIELDS, ID_FIELD, HeroField
 
 __all__ = [
+    "HERO_FIELDS",
+    "ID_FIELD",
+    "HeroField",
     "create_heroes",
     "delete_hero",
     "get_hero",

@@ -25,7 +25,7 @@ from concurrent.futures import Future
 from decimal import Decimal
 from typing import Any
 
-from chalicelib.ingest.datasets import Dataset
+from chalicelib.ingest.columns import Dataset
 
 MAX_STATEMENT_CHARS = 1_000_000  # at most 4 MB in UTF-8: well inside MySQL's max_allowed_packet (16 MiB and up)
 _NO_BACKSLASH_ESCAPES = 512  # SERVER_STATUS_NO_BACKSLASH_ESCAPES: then PyMySQL only doubles quotes

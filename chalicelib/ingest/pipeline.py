@@ -30,7 +30,8 @@ from chalicelib.core.logs import log_event
 from chalicelib.core.mysql import get_database
 from chalicelib.core.settings import get_settings
 from chalicelib.ingest import ledger, loaders
-from chalicelib.ingest.datasets import DATASETS, Dataset, RowRejected, Validator
+from chalicelib.ingest.columns import Dataset, RowRejected, Validator
+from chalicelib.ingest.datasets import DATASETS
 
 BATCH_ROWS = 5000
 CSV_CONTENT_TYPE = "text/csv; charset=utf-8"

@@ -16,9 +16,8 @@ from chalicelib.core.bodies import json_object
 from chalicelib.core.errors import InvalidInput
 from chalicelib.core.logs import log_event
 from chalicelib.core.settings import get_settings
+from chalicelib.heroes import HERO_FIELDS
 from chalicelib.reporting import sales, workbooks
-
-XP_MAX = 4294967295
 
 
 @dataclass(frozen=True)
@@ -28,9 +27,9 @@ class Param:
 
     kind: str
     default: Any = None
-    max_length: int = 20
+    max_length: int = 255
     minimum: int = 0
-    maximum: int = XP_MAX
+    maximum: int = 2**31 - 1
 
     def parse(self, name: str, raw: Any) -> Any:
         if raw is None:
@@ -48,6 +47,17 @@ class Param:
                 f"parameter {name} must be a string of 1-{self.max_length} characters, got {json.dumps(raw)}"
             )
         return raw
+
+
+def _hero_param(name: str, default: Any = None) -> Param:
+    """A parameter that filters on hero field ``name``, checked as :mod:`chalicelib.heroes` declares it."""
+    declared = next(f for f in HERO_FIELDS if f.name == name)
+    if declared.kind == "int":
+        return Param("integer", default, minimum=declared.minimum, maximum=declared.maximum)
+    return Param("text", default, max_length=declared.max_length)
+
+
+_XP = next(f for f in HERO_FIELDS if f.name == "xp")
 
 
 @dataclass(frozen=True)
@@ -77,10 +87,10 @@ EXPORTS: dict[str, Export] = {
             " AND xp BETWEEN %(min_xp)s AND %(max_xp)s ORDER BY id"
         ),
         params={
-            "power": Param("text"),
-            "color": Param("text"),
-            "min_xp": Param("integer", default=0),
-            "max_xp": Param("integer", default=XP_MAX),
+            "power": _hero_param("power"),
+            "color": _hero_param("color"),
+            "min_xp": _hero_param("xp", default=_XP.minimum),
+            "max_xp": _hero_param("xp", default=_XP.maximum),
         },
         sheet=workbooks.Sheet(
             title="Heroes",

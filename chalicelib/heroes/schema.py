@@ -1,0 +1,38 @@
+"""The superhero, declared once: its fields, their kinds, lengths and ranges (the columns of the course's
+original ``createTable.sql``). REST validation, the ``superheroes`` CSV dataset and the ``heroes`` export all
+read these; a unit test checks them against ``chalicelib/core/sql/0001_superheroes.sql``."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+Hero = dict[str, Any]
+
+MAX_UINT = 4_294_967_295  # INT UNSIGNED: the range of id and xp
+MAX_TEXT_LENGTH = 20  # VARCHAR(20)
+
+
+@dataclass(frozen=True)
+class HeroField:
+    """One column of ``superheroes``: ``kind`` is ``int`` (``minimum..maximum``) or ``text`` (1..``max_length``
+    characters, not blank)."""
+
+    name: str
+    kind: str
+    minimum: int = 0
+    maximum: int = MAX_UINT
+    max_length: int = MAX_TEXT_LENGTH
+
+
+ID_FIELD = HeroField("id", "int", minimum=1)
+HERO_FIELDS = (
+    HeroField("name", "text"),
+    HeroField("hero", "text"),
+    HeroField("power", "text"),
+    HeroField("xp", "int"),
+    HeroField("color", "text"),
+)
+FIELDS = tuple(f.name for f in HERO_FIELDS)  # what a client sends: every field but the id
+TEXT_FIELDS = tuple(f.name for f in HERO_FIELDS if f.kind == "text")
+BY_NAME = {f.name: f for f in (ID_FIELD, *HERO_FIELDS)}

@@ -1,0 +1,125 @@
+"""Validation of everything a hero request carries: path ids, query values and JSON documents. Each check raises
+:class:`~chalicelib.core.errors.InvalidInput` with a message that says exactly what is wrong."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from chalicelib.core.errors import InvalidInput
+from chalicelib.heroes.schema import BY_NAME, FIELDS, ID_FIELD, MAX_UINT, Hero
+
+Query = Mapping[str, Sequence[str]]  # query parameter -> every value it was given
+
+MAX_HEROES_PER_WRITE = 1000
+MAX_XP_VALUES = 1000
+_DIGITS = re.compile(r"[0-9]+")
+
+
+def uint(raw: str, what: str, minimum: int = 0, maximum: int = MAX_UINT) -> int:
+    """A decimal integer in ``minimum..maximum`` given as text (a path or query value)."""
+    text = raw.strip()
+    if not _DIGITS.fullmatch(text) or not minimum <= int(text) <= maximum:
+        raise InvalidInput(f"{what} must be an integer from {minimum} to {maximum}, got {raw!r}")
+    return int(text)
+
+
+def parse_id(raw: str) -> int:
+    """A hero id from the path: a positive integer of at most 4294967295."""
+    return uint(raw, "hero id", ID_FIELD.minimum, ID_FIELD.maximum)
+
+
+def field(where: str, name: str, value: Any) -> Any:
+    """``value`` of hero field ``name`` as :mod:`~chalicelib.heroes.schema` declares it; ``where`` prefixes
+    the message."""
+    declared = BY_NAME[name]
+    if declared.kind == "int":
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise InvalidInput(f"{where}{name} must be an integer, got {type(value).__name__} {value!r}")
+        if not declared.minimum <= value <= declared.maximum:
+            raise InvalidInput(f"{where}{name} must be from {declared.minimum} to {declared.maximum}, got {value}")
+        return value
+    if not isinstance(value, str):
+        raise InvalidInput(f"{where}{name} must be a string, got {type(value).__name__} {value!r}")
+    if not value.strip() or len(value) > declared.max_length:
+        raise InvalidInput(
+            f"{where}{name} must be 1 to {declared.max_length} characters and not blank, got {len(value)}: {value!r}"
+        )
+    return value
+
+
+def validate_hero(document: Any, *, partial: bool = False, hero_id: int | None = None, where: str = "") -> Hero:
+    """The hero fields of ``document``: all of them (``partial=False``) or at least one (``partial=True``).
+
+    ``id`` is accepted only when it equals ``hero_id`` (the id in the path of a PUT or PATCH).
+
+    >>> validate_hero({"name": "irondoctor", "hero": "no", "power": "eat", "xp": 7, "color": "red"})["xp"]
+    7
+    """
+    if not isinstance(document, dict):
+        raise InvalidInput(f"{where}a hero must be a JSON object, got {json_type(document)}")
+    fields = dict(document)
+    if "id" in fields:
+        if hero_id is None:
+            raise InvalidInput(f"{where}id is assigned by the server; do not send it (PUT /heroes/{{id}} replaces)")
+        if fields.pop("id") != hero_id or isinstance(document["id"], bool):
+            raise InvalidInput(f"{where}id {document['id']!r} does not match the id {hero_id} in the path")
+    unknown = sorted(set(fields) - set(FIELDS))
+    if unknown:
+        raise InvalidInput(f"{where}unknown field(s) {unknown}; a hero has {list(FIELDS)}")
+    missing = [name for name in FIELDS if name not in fields]
+    if missing and not partial:
+        raise InvalidInput(f"{where}missing field(s) {missing}")
+    if partial and not fields:
+        raise InvalidInput(f"{where}no field to change; send at least one of {list(FIELDS)}")
+    return {name: field(where, name, fields[name]) for name in FIELDS if name in fields}
+
+
+def json_type(value: Any) -> str:
+    names = {dict: "an object", list: "an array", str: "a string", bool: "a boolean", type(None): "null"}
+    return names.get(type(value), "a number")
+
+
+def new_heroes(documents: Any, what: str) -> list[Hero]:
+    """Validate a non-empty list of new heroes; messages name the failing item."""
+    if not isinstance(documents, list) or not 1 <= len(documents) <= MAX_HEROES_PER_WRITE:
+        size = f" of {len(documents)}" if isinstance(documents, list) else ""
+        raise InvalidInput(
+            f"{what} must be a list of 1 to {MAX_HEROES_PER_WRITE} heroes, got {json_type(documents)}{size}"
+        )
+    return [validate_hero(document, where=f"{what}[{i}]: ") for i, document in enumerate(documents)]
+
+
+def xp_list(values: Sequence[Any], what: str) -> list[int]:
+    """Distinct xp values in the order given; at most :data:`MAX_XP_VALUES`."""
+    if not values:
+        raise InvalidInput(f"{what} must name at least one xp value")
+    if len(values) > MAX_XP_VALUES:
+        raise InvalidInput(f"{what} names {len(values)} xp values; at most {MAX_XP_VALUES} per request")
+    xps = [field(f"{what}[{i}]: ", "xp", value) for i, value in enumerate(values)]
+    return list(dict.fromkeys(xps))
+
+
+def single(query: Query, name: str) -> str | None:
+    values = query.get(name)
+    if not values:
+        return None
+    if len(values) > 1:
+        raise InvalidInput(f"query parameter {name} is given {len(values)} times; give it once")
+    return values[0]
+
+
+def use_cache_for(query: Query, cache_control: str | None) -> bool:
+    """False for ``Cache-Control: no-cache`` (or ``no-store``) or ``?cache=false``."""
+    directives = {d.strip().lower() for d in (cache_control or "").split(",")}
+    flag = (single(query, "cache") or "true").lower()
+    if flag not in {"true", "false"}:
+        raise InvalidInput(f"query parameter cache must be true or false, got {flag!r}")
+    return flag == "true" and not directives & {"no-cache", "no-store"}
+
+
+def check_parameters(query: Query, allowed: set[str]) -> None:
+    unknown = sorted(set(query) - allowed)
+    if unknown:
+        raise InvalidInput(f"unknown query parameter(s) {unknown}; this request accepts {sorted(allowed)}")
