@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAGE ?= dev
 
-.PHONY: run test lint services bench deploy teardown clean
+.PHONY: run test test-unit lint services bench deploy teardown clean
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
@@ -25,20 +25,26 @@ run: venv services
 
 test: venv services
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy
 	$(VENV)/bin/cfn-lint infra/*.yaml
 	$(VENV)/bin/pytest
+
+# the unit tier alone: pure logic, no MySQL, Redis or emulator (no `make services`), a few seconds
+test-unit: venv
+	$(VENV)/bin/pytest tests/unit
 
 lint: venv
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
 	$(VENV)/bin/cfn-lint infra/*.yaml
 
-# README "Benchmarks": our hot paths next to limits and peers; writes bench/results.json (about 5-8 minutes)
+# docs/benchmarks.md: our hot paths next to limits and peers; writes bench/results.json (about 5-8 minutes)
 bench: venv services
 	$(PY) -m pip install --quiet -r requirements-bench.txt
 	$(PY) -m bench.run
 
-# AWS (README "Deploy to AWS"): STAGE=dev|prod; needs AWS credentials and a region
+# AWS (docs/deploy.md): STAGE=dev|prod; needs AWS credentials and a region
 deploy: venv
 	$(PY) -m devtools.deploy deploy --stage $(STAGE)
 
@@ -46,4 +52,4 @@ teardown: venv
 	$(PY) -m devtools.deploy teardown --stage $(STAGE)
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache
+	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from chalice import Chalice, Response
-from chalice.app import CloudWatchEvent, S3Event, SNSEvent
+from chalice.app import CloudWatchEvent, HeadersType, Request, S3Event, SNSEvent
 
 from chalicelib.core.http import json_route
 from chalicelib.core.lazy import LazyModule
@@ -34,14 +34,26 @@ def health() -> Response:
     return Response(body=body, status_code=200 if healthy else 503)
 
 
+def _request() -> Request:
+    """The request a route's view is serving (Chalice sets it before it calls the view)."""
+    request = app.current_request
+    if request is None:  # only outside a route: a wiring mistake, never a client's
+        raise RuntimeError("no current request outside an HTTP route")
+    return request
+
+
+def _body() -> bytes | str:
+    return _request().raw_body
+
+
 def _query() -> dict[str, list[str]]:
     """Every query parameter with all the values it was given."""
-    params = app.current_request.query_params or {}
-    return {name: params.getlist(name) for name in params}
+    params = _request().query_params
+    return {name: params.getlist(name) for name in params} if params is not None else {}
 
 
 def _cache_control() -> str | None:
-    return app.current_request.headers.get("cache-control")
+    return _request().headers.get("cache-control")
 
 
 def _cached(result: tuple[object, str]) -> Response:
@@ -62,21 +74,21 @@ def list_heroes() -> Response:
 
 @json_route(app, "/heroes", methods=["POST"])
 def create_heroes() -> Response:
-    created = heroes.create_heroes(app.current_request.raw_body)
+    created = heroes.create_heroes(_body())
     # the request's own path, so that a deployed stage's prefix (/api/heroes) is kept
-    path = app.current_request.context.get("path", "/heroes").rstrip("/")
-    headers = {"Location": f"{path}/{created['id']}"} if isinstance(created, dict) else {}
+    path = _request().context.get("path", "/heroes").rstrip("/")
+    headers: HeadersType = {"Location": f"{path}/{created['id']}"} if isinstance(created, dict) else {}
     return Response(body=created, status_code=201, headers=headers)
 
 
 @json_route(app, "/heroes/{hero_id}", methods=["PUT"])
 def replace_hero(hero_id: str) -> dict:
-    return heroes.replace_hero(hero_id, app.current_request.raw_body)
+    return heroes.replace_hero(hero_id, _body())
 
 
 @json_route(app, "/heroes/{hero_id}", methods=["PATCH"])
 def update_hero(hero_id: str) -> dict:
-    return heroes.update_hero(hero_id, app.current_request.raw_body)
+    return heroes.update_hero(hero_id, _body())
 
 
 @json_route(app, "/heroes/{hero_id}", methods=["DELETE"])
@@ -87,7 +99,7 @@ def delete_hero(hero_id: str) -> Response:
 
 @json_route(app, "/mp6", methods=["POST"])
 def mp6() -> Response:
-    body, cache = heroes.mp6(app.current_request.raw_body)
+    body, cache = heroes.mp6(_body())
     return Response(body=body, headers={"X-Cache": cache} if cache else {})
 
 
@@ -107,18 +119,18 @@ def daily_sales_report(event: CloudWatchEvent) -> dict:
 
 @json_route(app, "/reports/sales", methods=["POST"])
 def sales_report() -> dict:
-    return reporting.report_for_request(app.current_request.raw_body)
+    return reporting.report_for_request(_body())
 
 
 @json_route(app, "/exports", methods=["POST"])
 def create_export() -> Response:
-    return Response(body=reporting.export_for_request(app.current_request.raw_body), status_code=201)
+    return Response(body=reporting.export_for_request(_body()), status_code=201)
 
 
 @json_route(app, "/analysis", methods=["POST"])
 def run_analysis() -> dict:
     """Analyse the ANALYSIS_SOURCES named in the body (all without one); one result object per source."""
-    return analysis.analyse_request(app.current_request.raw_body)
+    return analysis.analyse_request(_body())
 
 
 @app.schedule("cron(30 20 * * ? *)", name="daily_analysis")

@@ -108,5 +108,8 @@ def run_child(module: str, *args: str, env: Mapping[str, str] | None = None, tim
 
 def emit(result: Mapping[str, Any]) -> None:
     """A child's answer to :func:`run_child`: one JSON line on the real stdout."""
-    sys.__stdout__.write(json.dumps(result, default=str) + "\n")
-    sys.__stdout__.flush()
+    stdout = sys.__stdout__
+    if stdout is None:  # an embedded interpreter: no stdout to answer on
+        raise RuntimeError("no stdout to answer the parent on")
+    stdout.write(json.dumps(result, default=str) + "\n")
+    stdout.flush()

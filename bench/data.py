@@ -71,7 +71,7 @@ def load_data(database: Database, path: Path, table: str, columns: str, ignore_l
     """``LOAD DATA LOCAL INFILE`` of a comma-separated file into ``table``; answers the rows loaded."""
     with database.cursor(dicts=False) as cur:
         cur.execute(
-            f"LOAD DATA LOCAL INFILE %s INTO TABLE `{table}` FIELDS TERMINATED BY ','"  # sql-ok: bench's own names
+            f"LOAD DATA LOCAL INFILE %s INTO TABLE `{table}` FIELDS TERMINATED BY ','"  # the bench's own names
             f" LINES TERMINATED BY '\\n' IGNORE {int(ignore_lines)} LINES ({columns})",
             (str(path),),
         )
@@ -80,7 +80,7 @@ def load_data(database: Database, path: Path, table: str, columns: str, ignore_l
 
 def count(database: Database, table: str) -> int:
     with database.cursor(dicts=False) as cur:
-        cur.execute(f"SELECT COUNT(*) FROM `{table}`")  # sql-ok: bench's own table names
+        cur.execute(f"SELECT COUNT(*) FROM `{table}`")  # noqa: S608 - the bench's own table names
         return int(cur.fetchone()[0])
 
 
@@ -94,7 +94,7 @@ def cafe_orders(database: Database) -> dict[str, int]:
     with database.cursor(dicts=False) as cur:
         cur.execute("SET foreign_key_checks = 0")
         for table in ("order_item", "order", "product", "product_group"):
-            cur.execute(f"TRUNCATE TABLE `{table}`")  # sql-ok: fixed names
+            cur.execute(f"TRUNCATE TABLE `{table}`")  # fixed names
         cur.execute("SET foreign_key_checks = 1")
     seed_cafe(database)  # the products and groups of data/cafe; its 24 orders make way for the generated ones
     with database.cursor(dicts=False) as cur:

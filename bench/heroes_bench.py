@@ -79,7 +79,8 @@ class RoundTrips:
     def _patch(send: Callable, connect: Callable) -> None:
         from redis.connection import AbstractConnection, Connection
 
-        AbstractConnection.send_packed_command, Connection._connect = send, connect
+        # patching redis-py's methods is how the bench counts its calls: outside what the types describe
+        AbstractConnection.send_packed_command, Connection._connect = send, connect  # type: ignore[method-assign]
 
 
 def count_round_trips(fn: Callable[[], Any]) -> dict[str, int]:
@@ -121,7 +122,8 @@ def main() -> None:
         return args.rows + 1 - hero_id
 
     context = LambdaContext("api_handler", 512)
-    bare = redis.Redis.from_url(os.environ["REDIS_URL"])
+    # Any: redis-py types every reply as bytes | str | None, and the keys read here were just written
+    bare: Any = redis.Redis.from_url(os.environ["REDIS_URL"])
     conn = pymysql.connect(
         host="127.0.0.1", user="root", password="", database=os.environ["DB_NAME"], charset="utf8mb4", autocommit=True
     )

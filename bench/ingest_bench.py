@@ -98,11 +98,11 @@ def write_validated(contender: str, csv_path: Path) -> None:
                 chunk.flush()
                 cur.execute(
                     "LOAD DATA LOCAL INFILE %s INTO TABLE staging_heroes FIELDS TERMINATED BY ','"
-                    f" OPTIONALLY ENCLOSED BY '\"' LINES TERMINATED BY '\\n' ({COLUMNS})",  # sql-ok: constant
+                    f" OPTIONALLY ENCLOSED BY '\"' LINES TERMINATED BY '\\n' ({COLUMNS})",  # constant columns
                     (chunk.name,),
                 )
             cur.execute(
-                f"INSERT INTO superheroes ({COLUMNS}) SELECT {COLUMNS} FROM staging_heroes"  # sql-ok: constant
+                f"INSERT INTO superheroes ({COLUMNS}) SELECT {COLUMNS} FROM staging_heroes"  # noqa: S608 - constant columns
                 " ON DUPLICATE KEY UPDATE name = VALUES(name), hero = VALUES(hero), power = VALUES(power),"
                 " xp = VALUES(xp), color = VALUES(color), version = superheroes.version + 1"
             )

@@ -406,7 +406,7 @@ def print_table(rows: list[dict[str, Any]]) -> None:
 
 
 def markdown_table(report: dict[str, Any]) -> str:
-    """The table of a results file as Markdown (for the README)."""
+    """The table of a results file as Markdown (for docs/benchmarks.md)."""
     lines = ["| what | ours | limit | peers | ratios | goals |", "| --- | --- | --- | --- | --- | --- |"]
     for row in report["table"]:
         peers = "; ".join(f"{name} {_format(value, row['unit'])}" for name, value in row["peers"].items())

@@ -171,7 +171,7 @@ def ses_identities(outputs: Mapping[str, str], sender: str) -> list[str]:
 
 
 def _allow(sid: str, actions: list[str], resources: list[str], condition: dict | None = None) -> dict[str, Any]:
-    statement = {"Sid": sid, "Effect": "Allow", "Action": actions, "Resource": resources}
+    statement: dict[str, Any] = {"Sid": sid, "Effect": "Allow", "Action": actions, "Resource": resources}
     if condition:
         statement["Condition"] = condition
     return statement
@@ -308,7 +308,7 @@ def write_stage(project_dir: Path, stage: str, outputs: Mapping[str, str], optio
 
 
 def ssm_parameters(outputs: Mapping[str, str], secrets: Mapping[str, Mapping[str, str]]) -> dict[str, str]:
-    """The SecureString parameters the functions read (``DB_PARAMETER_PREFIX`` layout of SPEC.md), from the
+    """The SecureString parameters the functions read (``DB_PARAMETER_PREFIX`` layout of docs/settings.md), from the
     stack's endpoints and its Secrets Manager secrets (``private_db``, ``public_db``: username/password;
     ``redis``: token)."""
     prefixes = parameter_prefixes(outputs)

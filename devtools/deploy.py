@@ -24,7 +24,7 @@ import sys
 import urllib.request
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from devtools import aws_stage
 from devtools.stage import PROJECT_DIR
@@ -39,7 +39,10 @@ def stack_names(stage: str) -> tuple[str, str]:
     return f"{prefix}-{stage}", f"{prefix}-{stage}-access"
 
 
-def _client(service: str, **config: Any) -> Any:
+DeployService = Literal["apigateway", "cloudformation", "lambda", "s3", "secretsmanager", "ssm"]
+
+
+def _client(service: DeployService, **config: Any) -> Any:
     import boto3
     from botocore.config import Config
 
@@ -260,7 +263,7 @@ def delete_stack(cloudformation: Any, name: str) -> None:
         raise SystemExit(
             f"[teardown] stack {name} was not deleted ({exc}). A subnet or security group still in use means Lambda "
             "has not yet released the functions' network interfaces: wait 20-40 minutes and run the teardown "
-            "again. A database with deletion protection (prod) must have it turned off first (README)."
+            "again. A database with deletion protection (prod) must have it turned off first (docs/deploy.md)."
         ) from exc
 
 

@@ -15,7 +15,7 @@ import random
 import sys
 from collections.abc import Iterator
 from pathlib import Path
-from typing import TextIO
+from typing import IO
 
 DEFAULT_SEED = 498
 HEADER = "id,name,hero,power,xp,color"
@@ -75,7 +75,7 @@ def generate_lines(rows: int, seed: int = DEFAULT_SEED, chunk_rows: int = CHUNK_
         next_id += count
 
 
-def write_csv(out: TextIO, rows: int, seed: int = DEFAULT_SEED, progress: bool = False) -> None:
+def write_csv(out: IO[str], rows: int, seed: int = DEFAULT_SEED, progress: bool = False) -> None:
     """Write the header and ``rows`` generated rows to ``out``; ``progress`` shows a tqdm bar on stderr."""
     bar = None
     if progress:

@@ -50,13 +50,18 @@ def emulator_environment(port: int) -> dict[str, str]:
     return {"AWS_ENDPOINT_URL": f"http://127.0.0.1:{port}", **EMULATOR_CREDENTIALS}
 
 
+def _named(env: Mapping[str, str], *settings: str) -> set[str]:
+    """The distinct values of ``settings`` that are set and not empty."""
+    return {value for name in settings if (value := env.get(name))}
+
+
 def create_stage_resources(env: Mapping[str, str]) -> None:
     """Create the buckets and topics a stage's settings name (idempotent)."""
     s3 = boto3.client("s3")
-    for bucket in {env.get("DATA_BUCKET"), env.get("ARCHIVE_BUCKET")} - {None, ""}:
+    for bucket in _named(env, "DATA_BUCKET", "ARCHIVE_BUCKET"):
         s3.create_bucket(Bucket=bucket)
     sns = boto3.client("sns")
-    for arn in {env.get("REPORT_TOPIC_ARN"), env.get("EVENTS_TOPIC_ARN")} - {None, ""}:
+    for arn in _named(env, "REPORT_TOPIC_ARN", "EVENTS_TOPIC_ARN"):
         sns.create_topic(Name=arn.rsplit(":", 1)[1])
 
 

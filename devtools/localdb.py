@@ -23,7 +23,7 @@ def _on_server(settings: DbSettings, statement: str) -> None:
     )
     try:
         with conn.cursor() as cur:
-            cur.execute(statement.format(name=settings.name))  # sql-ok: checked identifier
+            cur.execute(statement.format(name=settings.name))  # the database name is a checked identifier
     finally:
         conn.close()
 

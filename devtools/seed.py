@@ -37,7 +37,7 @@ def seed_cafe(database: Database) -> dict[str, int]:
     when all four café tables are empty; answers the rows loaded per table."""
     with database.cursor(dicts=False) as cur:
         for table in CAFE_TABLES:
-            cur.execute(f"SELECT 1 FROM `{table}` LIMIT 1")  # sql-ok: table names from CAFE_TABLES
+            cur.execute(f"SELECT 1 FROM `{table}` LIMIT 1")  # noqa: S608 - table names from CAFE_TABLES
             if cur.fetchone():
                 return {}
     loaded = {}
@@ -49,7 +49,7 @@ def seed_cafe(database: Database) -> dict[str, int]:
                     raise SystemExit(f"data/cafe/{table}.csv: the header must be {','.join(columns)}")
                 rows = [tuple(row) for row in reader]
             names, marks = ", ".join(columns), ", ".join(["%s"] * len(columns))
-            cur.executemany(f"INSERT INTO `{table}` ({names}) VALUES ({marks})", rows)  # sql-ok: whitelisted
+            cur.executemany(f"INSERT INTO `{table}` ({names}) VALUES ({marks})", rows)  # noqa: S608 - whitelisted names
             loaded[table] = len(rows)
     print(f"[seed] café sample: {loaded}")
     return loaded
@@ -97,7 +97,8 @@ _ANOMALOUS_RANGES = (
 
 
 def _generated_reading(rng: random.Random) -> dict[str, float | int]:
-    """One reading inside SPEC.md's valid ranges; about one in ten breaks an anomaly threshold."""
+    """One reading inside the health dataset's valid ranges (docs/ingest.md); about one in ten breaks an
+    anomaly threshold."""
     reading: dict[str, float | int] = {
         "heart_rate": rng.randint(62, 110),
         "spo2": rng.randint(94, 100),
@@ -108,7 +109,7 @@ def _generated_reading(rng: random.Random) -> dict[str, float | int]:
     }
     if rng.random() < 0.1:
         field, low, high = rng.choice(_ANOMALOUS_RANGES)
-        reading[field] = round(rng.uniform(low, high), 1) if field == "temp_c" else rng.randint(low, high)
+        reading[field] = round(rng.uniform(low, high), 1) if field == "temp_c" else rng.randint(int(low), int(high))
     return reading
 
 

@@ -62,7 +62,7 @@ def row_by_row(bucket: str, key: str, limit: int) -> int:
             if written == limit:
                 break
             cursor.execute(
-                f"INSERT INTO {TABLE} ({', '.join(COLUMNS)}) VALUES (%s, %s, %s, %s, %s, %s)",  # sql-ok: constants
+                f"INSERT INTO {TABLE} ({', '.join(COLUMNS)}) VALUES (%s, %s, %s, %s, %s, %s)",  # noqa: S608 - constants
                 row,
             )
             written += 1

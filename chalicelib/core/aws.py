@@ -10,13 +10,16 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import cache
-from typing import Any
+from typing import Any, Literal
 
 from chalicelib.core.errors import DependencyUnavailable
 
+Service = Literal["bedrock-runtime", "s3", "ses", "sns", "sqs", "ssm"]
+"""The AWS services the platform calls (a new one is added here, and to the functions' policies)."""
+
 
 @cache
-def client(service: str) -> Any:
+def client(service: Service) -> Any:
     """A shared boto3 client for ``service`` with timeouts shorter than a Lambda's and standard retries."""
     import boto3
     from botocore.config import Config

@@ -2,12 +2,22 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from types import MappingProxyType
+
 
 class PlatformError(Exception):
-    """Base class: ``code`` is the machine-readable name clients see in ``{"Code", "Message"}``."""
+    """Base class: ``code`` is the machine-readable name clients see in ``{"Code", "Message"}``.
 
-    status = 500
-    code = "InternalError"
+    ``headers`` go on the error response as they are (e.g. ``X-Cache`` on a hero read that found no hero); an
+    instance assigns its own mapping, the class default is empty and read-only. ``retry_after`` (seconds), when
+    set, becomes the response's ``Retry-After``.
+    """
+
+    status: int = 500
+    code: str = "InternalError"
+    headers: Mapping[str, str] = MappingProxyType({})
+    retry_after: int | None = None
 
 
 class InvalidInput(PlatformError):
@@ -32,6 +42,8 @@ class DependencyUnavailable(PlatformError):
 
     status = 503
     code = "ServiceUnavailable"
+    retry_after = 5
+    dependency: str  # what the message and the log name: "mysql", "redis", "s3", ...
 
     def __init__(self, dependency: str, detail: str = "") -> None:
         self.dependency = dependency

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from typing import Any
 
 from chalice import Chalice, Response
+from chalice.app import HeadersType
 
 from chalicelib.core.errors import PlatformError
 from chalicelib.core.settings import ConfigError, deploy_setting
@@ -15,9 +16,9 @@ READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
 def error_response(error: PlatformError) -> Response:
-    headers = dict(getattr(error, "headers", {}))  # e.g. X-Cache on a hero read that found no hero
-    if error.status == 503:
-        headers["Retry-After"] = "5"
+    headers: HeadersType = dict(error.headers)
+    if error.retry_after is not None:
+        headers["Retry-After"] = str(error.retry_after)
     return Response(body={"Code": error.code, "Message": str(error)}, status_code=error.status, headers=headers)
 
 

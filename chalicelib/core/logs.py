@@ -60,9 +60,9 @@ def _event_fields(event: Any) -> dict[str, Any]:
         context = event.context
         fields = {"event_type": "event"}
         raw = event.to_dict()
-        records = raw.get("Records") if isinstance(raw, dict) else None
+        records = (raw.get("Records") if isinstance(raw, dict) else None) or []
         if isinstance(event, S3Event):
-            fields.update(event_type="s3", bucket=event.bucket, key=event.key, records=len(records or []))
+            fields.update(event_type="s3", bucket=event.bucket, key=event.key, records=len(records))
         elif isinstance(event, SNSEvent):
             fields.update(event_type="sns", message_id=records[0]["Sns"].get("MessageId"), subject=event.subject)
         elif isinstance(event, CloudWatchEvent):

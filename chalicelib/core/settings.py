@@ -142,7 +142,7 @@ def get_settings() -> Settings:
     return parse_settings(os.environ)
 
 
-_PROJECT_DIR = Path(__file__).resolve().parent.parent
+_PROJECT_DIR = Path(__file__).resolve().parents[2]
 
 
 def deploy_setting(name: str, default: str) -> str:

@@ -217,20 +217,25 @@ def handle_pipeline_message(message: str) -> dict[str, Any]:
     if not isinstance(event, dict):
         log_event("pipeline.event.ignored", reason="message is not a JSON object", sns_message=message[:200])
         return {"status": "ignored", "reason": "message is not a JSON object"}
-    kind, dataset, status = event.get("type"), event.get("dataset"), event.get("status")
-    counts = event.get("counts") if isinstance(event.get("counts"), dict) else {}
-    loaded = counts.get("loaded")
-    reason = None
-    if kind != "ingest.completed" or dataset != DATASET:
-        reason = f"not a health ingest completion (type={kind!r}, dataset={dataset!r})"
-    elif status not in ("loaded", "duplicate") or not isinstance(loaded, int) or loaded <= 0:
-        reason = f"no loaded rows to analyse (status={status!r}, loaded={loaded!r})"
-    elif not isinstance(event.get("processed_key"), str) or not isinstance(event.get("bucket"), str):
-        reason = "the event has no bucket/processed_key"
-    elif not event["processed_key"].startswith(PROCESSED_PREFIX):
-        reason = f"processed_key {event['processed_key']!r} is not under {PROCESSED_PREFIX}"
+    reason = _ignore_reason(event)
     if reason:
-        log_event("pipeline.event.ignored", reason=reason, event_type=kind, dataset=dataset)
+        log_event("pipeline.event.ignored", reason=reason, event_type=event.get("type"), dataset=event.get("dataset"))
         return {"status": "ignored", "reason": reason}
     source_key = event.get("source_key") if isinstance(event.get("source_key"), str) else None
     return analyse_file(event["bucket"], event["processed_key"], source_key)
+
+
+def _ignore_reason(event: dict[str, Any]) -> str | None:
+    """Why a pipeline event is not a health ingest to analyse; None when it is one."""
+    kind, dataset, status = event.get("type"), event.get("dataset"), event.get("status")
+    counts = event.get("counts")
+    loaded = counts.get("loaded") if isinstance(counts, dict) else None
+    if kind != "ingest.completed" or dataset != DATASET:
+        return f"not a health ingest completion (type={kind!r}, dataset={dataset!r})"
+    if status not in ("loaded", "duplicate") or not isinstance(loaded, int) or loaded <= 0:
+        return f"no loaded rows to analyse (status={status!r}, loaded={loaded!r})"
+    if not isinstance(event.get("processed_key"), str) or not isinstance(event.get("bucket"), str):
+        return "the event has no bucket/processed_key"
+    if not event["processed_key"].startswith(PROCESSED_PREFIX):
+        return f"processed_key {event['processed_key']!r} is not under {PROCESSED_PREFIX}"
+    return None

@@ -25,7 +25,7 @@ from typing import Any
 from chalicelib.core import aws
 from chalicelib.core.logs import log_event
 from chalicelib.core.mysql import get_database
-from chalicelib.core.settings import get_settings
+from chalicelib.core.settings import ConfigError, get_settings
 
 # longer than one send can take with the clients' timeouts and retries (about 3 x (3 s + 20 s))
 CLAIM_LEASE_SECONDS = 120
@@ -75,7 +75,7 @@ def _claim(analysis_key: str, content_etag: str, channel: str) -> str | None:
     with get_database().transaction(dicts=False) as cur:
         # the assignments run left to right, so claimed_at (which the condition reads) is assigned last
         cur.execute(
-            "INSERT INTO analysis_notifications"
+            "INSERT INTO analysis_notifications"  # noqa: S608 - _STALE is a constant condition
             " (analysis_key_sha256, content_etag, channel, analysis_key, claim_token, claimed_at, attempts)"
             " VALUES (%s, %s, %s, %s, %s, UTC_TIMESTAMP(6), 1) ON DUPLICATE KEY UPDATE"
             f" attempts = attempts + IF({_STALE}, 1, 0),"
@@ -102,7 +102,7 @@ _WHERE_OURS = "WHERE analysis_key_sha256 = %s AND content_etag = %s AND channel 
 def _mark_sent(row_key: tuple[str, str, str], token: str, message_id: str) -> None:
     with get_database().cursor(dicts=False) as cur:
         cur.execute(
-            f"UPDATE analysis_notifications SET sent_at = UTC_TIMESTAMP(6), message_id = %s {_WHERE_OURS}",
+            f"UPDATE analysis_notifications SET sent_at = UTC_TIMESTAMP(6), message_id = %s {_WHERE_OURS}",  # noqa: S608 - constant
             (message_id, *row_key, token),
         )
 
@@ -111,7 +111,8 @@ def _release(row_key: tuple[str, str, str], token: str) -> None:
     """Give up our claim after a failed send, so that a retry may claim it at once."""
     with get_database().cursor(dicts=False) as cur:
         cur.execute(
-            f"UPDATE analysis_notifications SET claim_token = NULL, claimed_at = NULL {_WHERE_OURS}", (*row_key, token)
+            f"UPDATE analysis_notifications SET claim_token = NULL, claimed_at = NULL {_WHERE_OURS}",  # noqa: S608 - constant
+            (*row_key, token),
         )
 
 
@@ -144,6 +145,8 @@ def send_email(report: Report) -> str:
     from email.mime.text import MIMEText
 
     settings = get_settings()
+    if settings.ses_sender is None:  # :func:`channels` offers email only with a sender
+        raise ConfigError("setting SES_SENDER is needed to send email")
     message = MIMEMultipart("alternative")
     message["Subject"] = report.subject
     message["From"] = settings.ses_sender

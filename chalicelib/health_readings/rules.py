@@ -1,4 +1,4 @@
-"""The health anomaly thresholds of SPEC.md ("Datasets"), declared once.
+"""The health anomaly thresholds (docs/analysis.md, "Health files"), declared once.
 
 Both the per-file analysis (rows of a processed CSV, in Python) and the per-source analysis (rows of
 ``health_metrics``, in SQL) derive their checks from :data:`THRESHOLDS`, so the two cannot disagree.
@@ -98,7 +98,7 @@ def reasons_for(readings: Mapping[str, Decimal]) -> list[str]:
 
 def sql_condition(threshold: Threshold) -> tuple[str, list[Any]]:
     """``(sql, params)`` that is true for a ``health_metrics`` row breaking ``threshold``."""
-    return f"{threshold.field} {threshold.op} %s", [threshold.limit]  # sql-ok: field and op from THRESHOLDS
+    return f"{threshold.field} {threshold.op} %s", [threshold.limit]  # field and op from THRESHOLDS, never input
 
 
 def sql_any_anomaly() -> tuple[str, list[Any]]:

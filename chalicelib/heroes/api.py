@@ -55,8 +55,8 @@ def list_heroes(query: Query, cache_control: str | None) -> tuple[dict[str, Any]
     check_parameters(query, {"limit", "after", "power", "color", "cache"})
     limit = uint(single(query, "limit") or str(DEFAULT_LIMIT), "query parameter limit", 1, MAX_LIMIT)
     after = uint(single(query, "after") or "0", "query parameter after")
-    filters = {name: single(query, name) for name in ("power", "color")}
-    filters = {name: field("query parameter ", name, v) for name, v in filters.items() if v is not None}
+    given = {name: single(query, name) for name in ("power", "color")}
+    filters = {name: field("query parameter ", name, v) for name, v in given.items() if v is not None}
     key = json.dumps([limit, after, filters.get("power"), filters.get("color")])
     return hero_cache.hero_page(key, lambda: load_page(limit, after, filters), use_cache=use_cache)
 

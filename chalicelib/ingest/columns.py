@@ -33,6 +33,8 @@ INT32_MAX = 2147483647
 class RowRejected(Exception):
     """A row fails validation; ``reason`` is what the rejected CSV and the manifest report."""
 
+    reason: str
+
     def __init__(self, reason: str) -> None:
         super().__init__(reason)
         self.reason = reason
@@ -253,8 +255,8 @@ class Validator:
         if self.dataset.row_rules:
             named = dict(zip(self.dataset.column_names, row, strict=True))
             for rule in self.dataset.row_rules:
-                if reason := rule(named):
-                    raise RowRejected(reason)
+                if failed := rule(named):
+                    raise RowRejected(failed)
 
     def batch(self, rows: Sequence[Sequence[str]]) -> list[tuple] | None:
         """The typed rows of a batch when all of them are valid, a column at a time (what :meth:`row` would

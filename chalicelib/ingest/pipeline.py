@@ -41,6 +41,9 @@ EVENT_TYPE = "ingest.completed"
 class FileRejected(Exception):
     """The whole file cannot be ingested (``reason``); nothing of it is loaded."""
 
+    reason: str
+    detail: str
+
     def __init__(self, reason: str, detail: str) -> None:
         super().__init__(f"{reason}: {detail}")
         self.reason, self.detail = reason, detail
@@ -266,7 +269,7 @@ def _stream_rows(
     validator = Validator(dataset, positions, outputs.width, references)
     stamps = [i for i, c in enumerate(dataset.columns) if c.kind == "timestamp"]
 
-    def processed(rows: list[tuple]) -> list[Sequence[Any]]:
+    def processed(rows: list[tuple]) -> Sequence[Sequence[Any]]:
         """As written to ``processed/``: csv writes None as empty and other values with str(), timestamps as
         Column.format does."""
         if not stamps:

@@ -1,0 +1,16 @@
+"""The integration tier runs against the real MariaDB and Redis and moto's server (``make services``): the
+service fixtures of :mod:`tests.support.services`, registered for every capability folder below."""
+
+from tests.support.services import (  # noqa: F401 - fixtures, registered by being names of this conftest
+    aws_endpoint,
+    cafe,
+    client,
+    db,
+    hero_table,
+    migrated,
+    platform,
+    redis_client,
+    report_queue,
+    s3,
+    test_environment,
+)

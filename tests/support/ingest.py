@@ -1,0 +1,65 @@
+"""Helpers of the ingest tests: uploads, deliveries, and what the ingest wrote to S3, SNS and MySQL."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from typing import Any
+from urllib.parse import quote_plus
+
+import boto3
+
+from chalicelib.core.mysql import Database
+from devtools.stage import PROJECT_DIR
+
+DATA_DIR = PROJECT_DIR / "data"
+
+
+def upload(key: str, body: bytes | str, bucket: str = "platform-local-data", **extra: Any) -> None:
+    data = body.encode("utf-8") if isinstance(body, str) else body
+    boto3.client("s3").put_object(Bucket=bucket, Key=key, Body=data, **extra)
+
+
+def deliver(client: Any, key: str, bucket: str = "platform-local-data") -> Any:
+    """Invoke ``on_s3_upload`` with the event S3 sends for ``key`` (URL-encoded as S3 does)."""
+    event = client.events.generate_s3_event(bucket=bucket, key=quote_plus(key))
+    return client.lambda_.invoke("on_s3_upload", event).payload
+
+
+def read_text(key: str, bucket: str = "platform-local-data") -> str:
+    return boto3.client("s3").get_object(Bucket=bucket, Key=key)["Body"].read().decode("utf-8")
+
+
+def read_csv(key: str, bucket: str = "platform-local-data") -> list[dict[str, str]]:
+    return list(csv.DictReader(io.StringIO(read_text(key, bucket))))
+
+
+def read_manifest(key: str, bucket: str = "platform-local-data") -> dict[str, Any]:
+    return json.loads(read_text(key, bucket))
+
+
+def exists(key: str, bucket: str = "platform-local-data") -> bool:
+    answer = boto3.client("s3").list_objects_v2(Bucket=bucket, Prefix=key)
+    return any(obj["Key"] == key for obj in answer.get("Contents", []))
+
+
+def published_events(queue_url: str) -> list[dict[str, Any]]:
+    """The ``ingest.completed`` messages published so far: ``{"message": ..., "attributes": ...}``."""
+    sqs = boto3.client("sqs")
+    found = []
+    while True:
+        messages = sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10).get("Messages", [])
+        if not messages:
+            return found
+        for message in messages:
+            envelope = json.loads(message["Body"])
+            attributes = {k: v["Value"] for k, v in envelope.get("MessageAttributes", {}).items()}
+            found.append({"message": json.loads(envelope["Message"]), "attributes": attributes})
+            sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])
+
+
+def table_rows(db: Database, sql: str, params: tuple = ()) -> list[dict[str, Any]]:
+    with db.cursor() as cur:
+        cur.execute(sql, params)
+        return list(cur.fetchall())

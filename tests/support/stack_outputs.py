@@ -1,0 +1,18 @@
+"""The outputs of a deployed platform stack (``infra/platform.yaml``), as the deploy reads them: what the packaging
+and deploy tests write a stage from."""
+
+OUTPUTS = {
+    "Region": "eu-west-1",
+    "AccountId": "210987654321",
+    "PrivateSubnetIds": "subnet-0aaa1111bbbb2222c,subnet-0ddd3333eeee4444f",
+    "FunctionSecurityGroupId": "sg-0123456789abcdef0",
+    "DataBucketName": "platform-prod-databucket-1x2y3z",
+    "ArchiveBucketName": "platform-prod-archivebucket-4u5v6w",
+    "ReportTopicArn": "arn:aws:sns:eu-west-1:210987654321:platform-prod-ReportTopic-AbC",
+    "EventsTopicArn": "arn:aws:sns:eu-west-1:210987654321:platform-prod-EventsTopic-DeF",
+    "PlatformKeyArn": "arn:aws:kms:eu-west-1:210987654321:key/11111111-2222-3333-4444-555555555555",
+    "AsyncFailureQueueArn": "arn:aws:sqs:eu-west-1:210987654321:platform-prod-AsyncFailureQueue-GhI",
+    "RedisEndpoint": "master.platform-prod-redis.abcdef.euw1.cache.amazonaws.com",
+    "RedisPort": "6379",
+    "ParameterPath": "/platform-prod/",
+}

@@ -1,0 +1,95 @@
+"""Settings parsed from an environment mapping: the defaults a bare ``import app`` runs with, and a malformed value
+failing with the setting's name in the message (``parse_settings`` takes a dict: no environment is read)."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from chalicelib.core.settings import ConfigError, DbSettings, parse_settings
+
+
+def test_an_empty_environment_gives_the_local_defaults():
+    settings = parse_settings({})
+
+    assert settings.db == DbSettings(host="127.0.0.1", port=3306, user="root", password="", name="platform")
+    assert settings.redis_url == "redis://127.0.0.1:6379/0"
+    assert settings.cache_ttl_seconds == 300
+    assert settings.report_timezone == "UTC"
+    assert settings.analysis_sources == {"default": settings.db}
+    assert (settings.insights_model_id, settings.ses_sender, settings.ses_recipients) == (None, None, ())
+    assert settings.redis_auth_parameter is None
+    assert settings.data_bucket == settings.report_topic_arn == ""
+
+
+def test_given_values_are_typed_and_trimmed():
+    settings = parse_settings(
+        {
+            "DB_HOST": "db.internal",
+            "DB_PORT": " 3307 ",
+            "DB_NAME": "shop",
+            "CACHE_TTL_SECONDS": "60",
+            "REPORT_TIMEZONE": "Europe/Zurich",
+            "SES_RECIPIENTS": " care@example.com, ,lead@example.com ",
+            "INSIGHTS_MODEL_ID": "",
+        }
+    )
+
+    assert (settings.db.host, settings.db.port, settings.db.name) == ("db.internal", 3307, "shop")
+    assert settings.cache_ttl_seconds == 60
+    assert settings.report_timezone == "Europe/Zurich"
+    assert settings.ses_recipients == ("care@example.com", "lead@example.com")
+    assert settings.insights_model_id is None  # empty is unset
+
+
+def test_the_password_never_shows_in_the_settings_repr():
+    assert "s3cret" not in repr(parse_settings({"DB_PASSWORD": "s3cret"}))
+
+
+def test_analysis_sources_override_the_default_connection_per_source():
+    settings = parse_settings(
+        {
+            "DB_HOST": "db.internal",
+            "ANALYSIS_SOURCES": '{"public": {}, "private": {"DB_NAME": "platform_private", "DB_PORT": "3310"}}',
+        }
+    )
+
+    assert settings.analysis_sources["public"] == settings.db
+    private = settings.analysis_sources["private"]
+    assert (private.host, private.port, private.name) == ("db.internal", 3310, "platform_private")
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "message"),
+    [
+        ("DB_PORT", "mysql", "DB_PORT must be an integer, got 'mysql'"),
+        ("DB_PORT", "0", "DB_PORT must be between 1 and 65535, got 0"),
+        ("DB_PORT", "65536", "DB_PORT must be between 1 and 65535"),
+        ("CACHE_TTL_SECONDS", "0", "CACHE_TTL_SECONDS must be between 1 and 604800"),
+        ("CACHE_TTL_SECONDS", "1.5", "CACHE_TTL_SECONDS must be an integer"),
+        ("REPORT_TIMEZONE", "Mars/Olympus", "REPORT_TIMEZONE is not an IANA time zone: 'Mars/Olympus'"),
+        ("REPORT_TIMEZONE", "../etc", "REPORT_TIMEZONE is not an IANA time zone"),
+        ("ANALYSIS_SOURCES", "{public}", "ANALYSIS_SOURCES is not valid JSON"),
+        ("ANALYSIS_SOURCES", "[]", "ANALYSIS_SOURCES must be a non-empty JSON object"),
+        ("ANALYSIS_SOURCES", "{}", "ANALYSIS_SOURCES must be a non-empty JSON object"),
+        ("ANALYSIS_SOURCES", '{"public": {"DB_PORT": 3307}}', "ANALYSIS_SOURCES['public'] must be an object of string"),
+        (
+            "ANALYSIS_SOURCES",
+            '{"public": {"DB_PASS": "x"}}',
+            "ANALYSIS_SOURCES['public'] has unknown keys: ['DB_PASS']",
+        ),
+        ("ANALYSIS_SOURCES", '{"public": {"DB_PORT": "x"}}', "DB_PORT must be an integer"),
+    ],
+)
+def test_a_malformed_setting_fails_naming_it(name, value, message):
+    with pytest.raises(ConfigError, match=re.escape(f"setting {message}")):
+        parse_settings({name: value})
+
+
+def test_a_required_setting_that_is_empty_is_named_when_it_is_needed():
+    settings = parse_settings({})
+
+    with pytest.raises(ConfigError, match="setting REPORT_TOPIC_ARN is required"):
+        settings.require("REPORT_TOPIC_ARN")
+    assert parse_settings({"DATA_BUCKET": "data"}).require("DATA_BUCKET") == "data"
