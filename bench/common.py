@@ -27,7 +27,7 @@ def bench_environment(aws_endpoint: str | None = None) -> dict[str, str]:
     from devtools.local_aws import EMULATOR_CREDENTIALS
     from devtools.stage import stage_environment
 
-    env = stage_environment("local")
+    env = stage_environment("local", "on_s3_upload")  # the ingest's waits (timeouts bound hangs, not speed)
     env.update(DB_NAME=DB_NAME, REDIS_URL=f"redis://127.0.0.1:6379/{REDIS_DB}", ANALYSIS_SOURCES="")
     if aws_endpoint:
         env.update(AWS_ENDPOINT_URL=aws_endpoint, **EMULATOR_CREDENTIALS)

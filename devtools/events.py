@@ -8,8 +8,14 @@ generically in ``app.event_sources``:
 
 then the queues are polled and each message is turned into the event Lambda would pass (the S3 event
 records as S3 sends them; SNS records built from the SNS envelope) and handed to the same handler function,
-in this process, within a fraction of a second. A handler that raises is retried like an asynchronous
-Lambda invocation (3 attempts, a few seconds apart) and then dropped with a log line.
+in this process, within a fraction of a second. A handler that raises is retried as Lambda retries an
+asynchronous invocation, with a backoff over minutes (:data:`RETRY_DELAYS_SECONDS`: 5 attempts over about 18
+minutes, so a MySQL or emulator restart does not lose a file). What still fails is kept, as a deployed stage's
+failure queue keeps it: one JSON file per event under ``.local/failed-events/`` (the event, the handler, the
+last error), with a log line saying how to deliver it again::
+
+    python -m devtools.events --redeliver                 # every failed event
+    python -m devtools.events --redeliver <file.json>     # one
 
 Run alone with ``python -m devtools.events`` (``make run`` starts it) or drive it from a test with
 :func:`setup_delivery` and :func:`deliver_pending`.
@@ -17,12 +23,15 @@ Run alone with ``python -m devtools.events`` (``make run`` starts it) or drive i
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import json
 import sys
 import threading
 import traceback
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from chalice import Chalice
@@ -31,10 +40,24 @@ from chalice.local import LambdaContext
 
 from chalicelib.core import aws
 
-MAX_ATTEMPTS = 3
-RETRY_DELAY_SECONDS = 3
+# the wait before each retry: 1, 2, 5 and 10 minutes (Lambda retries an async invocation twice, 1 and 2 minutes
+# apart, then sends it to the failure destination; a local outage such as a restart deserves a little longer)
+RETRY_DELAYS_SECONDS = (60, 120, 300, 600)
+FAILED_EVENTS_DIR = Path(__file__).resolve().parent.parent / ".local" / "failed-events"
 VISIBILITY_TIMEOUT_SECONDS = 900  # a handler may run as long as a Lambda; a crashed process's message returns
 POLL_SECONDS = 0.2
+
+
+@dataclass(frozen=True)
+class Retries:
+    """How a failing event is retried (``delays``: the wait before each retry) and where it goes after."""
+
+    delays: tuple[int, ...] = RETRY_DELAYS_SECONDS
+    failed_dir: Path = field(default=FAILED_EVENTS_DIR)
+
+    @property
+    def attempts(self) -> int:
+        return len(self.delays) + 1
 
 
 @dataclass(frozen=True)
@@ -129,39 +152,85 @@ def _event(route: Route, body: str) -> dict[str, Any] | None:
     return message if message.get("Records") else None  # None: the s3:TestEvent of a new configuration
 
 
-def deliver_pending(app: Chalice, routes: list[Route]) -> int:
+def deliver_pending(app: Chalice, routes: list[Route], retries: Retries | None = None) -> int:
     """Hand every message waiting in the routes' queues to its handler once; returns how many were handled."""
     sqs = aws.client("sqs")
+    retries = retries or Retries()
     handled = 0
     for route in routes:
         answer = sqs.receive_message(
-            QueueUrl=route.queue_url, MaxNumberOfMessages=10, AttributeNames=["ApproximateReceiveCount"]
+            QueueUrl=route.queue_url,
+            MaxNumberOfMessages=10,
+            AttributeNames=["ApproximateReceiveCount"],
         )
         for message in answer.get("Messages", []):
             event = _event(route, message["Body"])
-            if event is not None and not _invoke(app, route, event, message):
+            if event is not None and not _invoke(app, route, event, message, retries):
                 continue
             sqs.delete_message(QueueUrl=route.queue_url, ReceiptHandle=message["ReceiptHandle"])
             handled += 1
     return handled
 
 
-def _invoke(app: Chalice, route: Route, event: dict[str, Any], message: dict[str, Any]) -> bool:
-    """Run the handler; False when it failed and the message should come back for another attempt."""
+def _invoke(app: Chalice, route: Route, event: dict[str, Any], message: dict[str, Any], retries: Retries) -> bool:
+    """Run the handler; False when it failed and the message comes back after its retry delay."""
     try:
         app.handler_map[route.handler](event, LambdaContext(route.handler, memory_size=512))
         return True
-    except Exception:
+    except Exception as exc:
         attempt = int(message["Attributes"]["ApproximateReceiveCount"])
-        print(f"[events] {route.handler} failed (attempt {attempt} of {MAX_ATTEMPTS}):", file=sys.stderr)
+        print(f"[events] {route.handler} failed (attempt {attempt} of {retries.attempts}):", file=sys.stderr)
         traceback.print_exc()
-        if attempt >= MAX_ATTEMPTS:
-            print(f"[events] {route.handler}: event dropped after {attempt} attempts", file=sys.stderr)
+        if attempt >= retries.attempts:
+            saved = save_failed(retries.failed_dir, route.handler, event, attempt, exc, message["MessageId"])
+            print(
+                f"[events] {route.handler}: gave up after {attempt} attempts; the event is kept in {saved}."
+                f" Deliver it again with: python -m devtools.events --redeliver {saved}",
+                file=sys.stderr,
+            )
             return True
         aws.client("sqs").change_message_visibility(
-            QueueUrl=route.queue_url, ReceiptHandle=message["ReceiptHandle"], VisibilityTimeout=RETRY_DELAY_SECONDS
+            QueueUrl=route.queue_url,
+            ReceiptHandle=message["ReceiptHandle"],
+            VisibilityTimeout=retries.delays[attempt - 1],
         )
         return False
+
+
+def save_failed(
+    failed_dir: Path, handler: str, event: dict[str, Any], attempts: int, error: Exception, message_id: str
+) -> Path:
+    """Keep an event that failed every attempt: ``<failed_dir>/<time>-<handler>-<message>.json``."""
+    failed_at = datetime.now(UTC)
+    failed_dir.mkdir(parents=True, exist_ok=True)
+    path = failed_dir / f"{failed_at:%Y%m%dT%H%M%S}-{handler}-{message_id[:8]}.json"
+    record = {
+        "handler": handler,
+        "event": event,
+        "attempts": attempts,
+        "error": f"{type(error).__name__}: {error}",
+        "failed_at": failed_at.isoformat(),
+    }
+    path.write_text(json.dumps(record, indent=2) + "\n")
+    return path
+
+
+def redeliver(app: Chalice, paths: list[Path]) -> int:
+    """Invoke each saved event's handler again; a file is removed once its handler succeeds. Returns how many
+    still fail."""
+    failing = 0
+    for path in paths:
+        record = json.loads(path.read_text())
+        try:
+            app.handler_map[record["handler"]](record["event"], LambdaContext(record["handler"], memory_size=512))
+        except Exception:
+            failing += 1
+            print(f"[events] {path}: {record['handler']} failed again; the file is kept", file=sys.stderr)
+            traceback.print_exc()
+            continue
+        path.unlink()
+        print(f"[events] {path}: delivered to {record['handler']}")
+    return failing
 
 
 def serve(app: Chalice, stop: threading.Event | None = None, poll_seconds: float = POLL_SECONDS) -> None:
@@ -180,9 +249,21 @@ def serve(app: Chalice, stop: threading.Event | None = None, poll_seconds: float
             stop.wait(poll_seconds)
 
 
-def main() -> int:
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m devtools.events", description=__doc__.split("\n\n")[0])
+    parser.add_argument(
+        "--redeliver",
+        nargs="*",
+        type=Path,
+        metavar="FILE",
+        help=f"deliver failed events again (default: every file in {FAILED_EVENTS_DIR}) and exit",
+    )
+    args = parser.parse_args(argv)
     from app import app
 
+    if args.redeliver is not None:
+        paths = args.redeliver or sorted(FAILED_EVENTS_DIR.glob("*.json"))
+        return 1 if redeliver(app, paths) else 0
     with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C in make run reaches this process group too
         serve(app)
     return 0

@@ -8,7 +8,8 @@ import pymysql
 
 from chalicelib.core.migrations import apply_migrations
 from chalicelib.core.mysql import Database
-from chalicelib.core.settings import DbSettings
+from chalicelib.core.settings import DbSettings, parse_settings
+from devtools.stage import stage_environment
 
 _SAFE_NAME = re.compile(r"^[A-Za-z0-9_]{1,64}$")
 
@@ -39,7 +40,8 @@ def drop_database(settings: DbSettings) -> None:
 def prepare_database(settings: DbSettings) -> Database:
     """Create the database if needed and apply pending migrations; returns a :class:`Database` on it."""
     create_database(settings)
-    database = Database(settings)
+    # the migrate function's waits: migrations queue for a server-wide lock and may rebuild tables
+    database = Database(settings, timeouts=parse_settings(stage_environment("local", "migrate")).timeouts)
     applied = apply_migrations(database)
     if applied:
         print(f"[db] {settings.name}: applied migrations {', '.join(applied)}")

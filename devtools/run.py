@@ -50,10 +50,10 @@ def main() -> int:
         for source in {"default": settings.db, **settings.analysis_sources}.values():
             prepare_database(source)
         seed_all(settings)
-        # chalice local serves HTTP only: this process hands the emulator's S3/SNS events to the app's handlers
-        started.append(
-            subprocess.Popen([sys.executable, "-m", "devtools.events"], cwd=PROJECT_DIR, env={**os.environ, **env})
-        )
+        # chalice local serves HTTP only: this process hands the emulator's S3/SNS events to the app's handlers,
+        # with the ingest function's settings (its longer MySQL timeouts)
+        events_env = {**os.environ, **stage_environment(STAGE, "on_s3_upload"), **emulator_environment(aws_port)}
+        started.append(subprocess.Popen([sys.executable, "-m", "devtools.events"], cwd=PROJECT_DIR, env=events_env))
         print(f"[api] chalice local --stage {STAGE} on http://127.0.0.1:{api_port}")
         api = subprocess.Popen(
             [

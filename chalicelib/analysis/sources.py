@@ -14,6 +14,7 @@ request; values are ``%s`` parameters. Each statement's ``# noqa: S608`` names w
 
 from __future__ import annotations
 
+import logging
 import math
 import time
 from collections.abc import Callable, Iterable, Sequence
@@ -23,7 +24,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from chalicelib.core.bodies import json_object
-from chalicelib.core.errors import InvalidInput
+from chalicelib.core.errors import InvalidInput, PlatformError
 from chalicelib.core.logs import log_event
 from chalicelib.core.mysql import Database, get_database
 from chalicelib.core.results import put_result
@@ -276,7 +277,10 @@ def _analyse_and_store(source: str, run_at: datetime, trigger: str, zone: ZoneIn
     try:
         document.update(status="ok", **analyse_source(source, zone))
     except Exception as exc:  # one source's failure (down, no tables, SQL error) must not stop the others
-        document.update(status="error", error=f"{type(exc).__name__}: {exc}")
+        # a driver's words (which may name a host) go to the log only; the answer has the error's public message
+        shown = exc.public_message if isinstance(exc, PlatformError) else str(exc)
+        document.update(status="error", error=f"{type(exc).__name__}: {shown}")
+        log_event("analysis.source failed", logging.WARNING, source=source, detail=str(exc))
     document["duration_ms"] = round((time.perf_counter() - started) * 1000, 1)
     entry: dict[str, Any] = {"status": document["status"], "key": _result_key(source, run_at)}
     if document["status"] == "ok":

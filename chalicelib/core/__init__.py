@@ -15,6 +15,7 @@ __all__ = [
     "logs",
     "migrations",
     "mysql",
+    "params",
     "redis_client",
     "results",
     "s3",

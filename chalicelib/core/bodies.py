@@ -1,4 +1,6 @@
-"""Request bodies: JSON decoding with a precise :class:`InvalidInput` for every way a body can be wrong."""
+"""Request bodies: the one place a JSON body is decoded and checked, with a precise :class:`InvalidInput` for
+every way a body can be wrong (not UTF-8, not JSON, nested too deep, an integer too long to convert, ``NaN``,
+a string MySQL cannot store). The values inside are then checked by :mod:`chalicelib.core.params`."""
 
 from __future__ import annotations
 
@@ -7,6 +9,45 @@ from collections.abc import Sequence
 from typing import Any
 
 from chalicelib.core.errors import InvalidInput
+from chalicelib.core.params import storable
+
+MAX_DEPTH = 32  # far deeper than any body the platform accepts; deeper documents are refused, not recursed into
+
+
+def _no_constant(name: str) -> Any:
+    raise InvalidInput(f"the request body is not valid JSON: {name} is not a JSON number")
+
+
+def _parse(text: str) -> Any:
+    try:
+        return json.loads(text, parse_constant=_no_constant)
+    except json.JSONDecodeError as exc:
+        raise InvalidInput(f"the request body is not valid JSON: {exc}") from None
+    except RecursionError:
+        raise InvalidInput(f"the request body is nested deeper than {MAX_DEPTH} levels") from None
+    except ValueError:  # an integer of more digits than Python converts (sys.get_int_max_str_digits)
+        raise InvalidInput("the request body has an integer too long to be a number the platform accepts") from None
+
+
+def _where(path: str, key: object) -> str:
+    return f"{path}[{key}]" if isinstance(key, int) else (f"{path}.{key}" if path else str(key))
+
+
+def _check_values(document: Any) -> None:
+    """Refuse documents nested deeper than :data:`MAX_DEPTH` and strings (keys too) MySQL cannot store, naming
+    where. Iterative, so that a deep document cannot exhaust the stack here either."""
+    pending: list[tuple[Any, str, int]] = [(document, "", 0)]
+    while pending:
+        value, path, depth = pending.pop()
+        if depth > MAX_DEPTH:
+            raise InvalidInput(f"the request body is nested deeper than {MAX_DEPTH} levels")
+        if isinstance(value, str) and not storable(value):
+            raise InvalidInput(f"{path or 'the request body'} contains a lone surrogate; send valid Unicode text")
+        items = value.items() if isinstance(value, dict) else enumerate(value) if isinstance(value, list) else ()
+        for key, item in items:
+            if isinstance(key, str) and not storable(key):
+                raise InvalidInput(f"a field name in {path or 'the request body'} contains a lone surrogate")
+            pending.append((item, _where(path, key), depth + 1))
 
 
 def decode_json(raw: bytes | str | None) -> Any:
@@ -17,11 +58,12 @@ def decode_json(raw: bytes | str | None) -> Any:
     if raw is None or not raw.strip():
         raise InvalidInput("the request body is empty; send a JSON document")
     try:
-        return json.loads(raw.decode("utf-8") if isinstance(raw, bytes) else raw)
+        text = raw.decode("utf-8") if isinstance(raw, bytes) else raw
     except UnicodeDecodeError:
         raise InvalidInput("the request body is not UTF-8 text") from None
-    except json.JSONDecodeError as exc:
-        raise InvalidInput(f"the request body is not valid JSON: {exc}") from None
+    document = _parse(text)
+    _check_values(document)
+    return document
 
 
 def json_object(raw: bytes | str | None, allowed: Sequence[str], example: str) -> dict[str, Any]:
@@ -36,5 +78,6 @@ def json_object(raw: bytes | str | None, allowed: Sequence[str], example: str) -
         raise InvalidInput(f"the request body must be a JSON object like {example}, got {type(body).__name__}")
     unknown = sorted(set(body) - set(allowed))
     if unknown:
-        raise InvalidInput(f"unknown field(s) {', '.join(unknown)}; allowed: {', '.join(allowed)}")
+        shown = [name[:40] for name in unknown[:10]]
+        raise InvalidInput(f"unknown field(s) {', '.join(shown)}; allowed: {', '.join(allowed)}")
     return body

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import functools
+import logging
 from collections.abc import Callable
 from typing import Any
 
 from chalice import Chalice, Response
 from chalice.app import HeadersType
 
-from chalicelib.core.errors import PlatformError
+from chalicelib.core.errors import DependencyUnavailable, PlatformError
+from chalicelib.core.logs import log_event
 from chalicelib.core.settings import ConfigError, deploy_setting
 
 READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -17,9 +19,12 @@ READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 def error_response(error: PlatformError) -> Response:
     headers: HeadersType = dict(error.headers)
+    if isinstance(error, DependencyUnavailable):
+        log_event("dependency unavailable", logging.WARNING, dependency=error.dependency, detail=error.detail)
     if error.retry_after is not None:
         headers["Retry-After"] = str(error.retry_after)
-    return Response(body={"Code": error.code, "Message": str(error)}, status_code=error.status, headers=headers)
+    body = {"Code": error.code, "Message": error.public_message}
+    return Response(body=body, status_code=error.status, headers=headers)
 
 
 def write_routes_need_api_key() -> bool:

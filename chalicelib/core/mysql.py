@@ -17,12 +17,11 @@ from dataclasses import replace
 from typing import Any
 
 from chalicelib.core import aws
-from chalicelib.core.errors import DependencyUnavailable
-from chalicelib.core.settings import ConfigError, DbSettings, get_settings
+from chalicelib.core.errors import DependencyUnavailable, IdsExhausted
+from chalicelib.core.settings import ConfigError, DbSettings, Timeouts, get_settings
 
-CONNECT_TIMEOUT_SECONDS = 3
-QUERY_TIMEOUT_SECONDS = 60  # shorter than any function's Lambda timeout that serves requests
 IDLE_PING_AFTER_SECONDS = 30  # a warm container may sit idle; check the connection before reusing it then
+OUT_OF_RANGE = 167  # MariaDB's "Out of range value for column": an assigned id past the column's range
 SSM_NAMES = {"host": "dbUrl", "name": "dbName", "user": "dbUser", "password": "dbPassword"}
 
 
@@ -77,8 +76,9 @@ class Database:
     A connection is per thread: a PyMySQL connection must not be shared between threads, and ``chalice local``
     serves each request on its own thread (Lambda uses one thread, so one connection per container)."""
 
-    def __init__(self, settings: DbSettings, label: str = "mysql") -> None:
+    def __init__(self, settings: DbSettings, label: str = "mysql", timeouts: Timeouts | None = None) -> None:
         self._settings = settings
+        self._timeouts = timeouts or Timeouts()
         self._label = label
         self._local = threading.local()
 
@@ -113,16 +113,16 @@ class Database:
             database=creds.name,
             charset="utf8mb4",
             autocommit=True,
-            connect_timeout=CONNECT_TIMEOUT_SECONDS,
+            connect_timeout=self._timeouts.db_connect_seconds,
             # PyMySQL's connect_timeout covers the TCP connect only; the handshake, login and session setup are
             # reads. Bounding them too makes a server that accepts connections but never answers (hung, or a
             # proxy in front of a dead one) fail within seconds instead of after a query timeout.
-            read_timeout=CONNECT_TIMEOUT_SECONDS,
-            write_timeout=QUERY_TIMEOUT_SECONDS,
+            read_timeout=self._timeouts.db_connect_seconds,
+            write_timeout=self._timeouts.db_query_seconds,
             local_infile=True,
             init_command="SET time_zone = '+00:00'",
         )
-        conn._read_timeout = QUERY_TIMEOUT_SECONDS  # for queries; PyMySQL (pinned) applies it at each read
+        conn._read_timeout = self._timeouts.db_query_seconds  # for queries; PyMySQL (pinned) applies it at each read
         return conn
 
     def connection(self) -> Any:
@@ -178,6 +178,19 @@ class Database:
                 conn.close()
 
 
+@contextmanager
+def assigning_ids(table: str) -> Iterator[None]:
+    """Around statements that add rows to ``table`` without an id: a table whose ids ran out raises
+    :class:`IdsExhausted` instead of the driver's error. (The values themselves were validated in range, so an
+    out-of-range error there is the assigned id's.)"""
+    try:
+        yield
+    except _pymysql().err.MySQLError as exc:
+        if exc.args and exc.args[0] == OUT_OF_RANGE:
+            raise IdsExhausted(table) from exc
+        raise
+
+
 _databases: dict[str, Database] = {}
 
 
@@ -187,9 +200,11 @@ def get_database(source: str = "default") -> Database:
     if source not in _databases:
         settings = get_settings()
         if source == "default":
-            _databases[source] = Database(settings.db)
+            _databases[source] = Database(settings.db, timeouts=settings.timeouts)
         elif source in settings.analysis_sources:
-            _databases[source] = Database(settings.analysis_sources[source], label=f"mysql:{source}")
+            _databases[source] = Database(
+                settings.analysis_sources[source], label=f"mysql:{source}", timeouts=settings.timeouts
+            )
         else:
             raise ConfigError(
                 f"unknown database source {source!r}; ANALYSIS_SOURCES names {sorted(settings.analysis_sources)}"

@@ -1,6 +1,7 @@
 """The Redis client, created on first use and reused across warm invocations.
 
-Timeouts are short: with Redis unreachable a read must fall back to MySQL quickly rather than hang.
+Timeouts are short (``REDIS_TIMEOUT_MS``, 500 ms unless a function sets it): with Redis unreachable a read
+must fall back to MySQL quickly rather than hang.
 redis-py reconnects by itself on the next command after a drop, so the app recovers without a restart.
 """
 
@@ -11,8 +12,6 @@ from typing import Any
 from chalicelib.core import aws
 from chalicelib.core.errors import DependencyUnavailable
 from chalicelib.core.settings import get_settings
-
-SOCKET_TIMEOUT_SECONDS = 0.5
 
 _client: Any = None
 
@@ -36,11 +35,12 @@ def get_redis() -> Any:
         import redis
 
         settings = get_settings()
+        timeout = settings.timeouts.redis_ms / 1000
         _client = redis.Redis.from_url(
             settings.redis_url,
             password=_auth_token(settings.redis_auth_parameter),
-            socket_timeout=SOCKET_TIMEOUT_SECONDS,
-            socket_connect_timeout=SOCKET_TIMEOUT_SECONDS,
+            socket_timeout=timeout,
+            socket_connect_timeout=timeout,
             health_check_interval=30,
         )
     return _client

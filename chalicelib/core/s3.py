@@ -11,6 +11,7 @@ import io
 import itertools
 import json
 import operator
+import re
 from collections.abc import Iterator
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -21,6 +22,9 @@ from chalicelib.core.errors import NotFound
 from chalicelib.core.logs import log_event
 
 READ_CHUNK_BYTES = 1024 * 1024
+MAX_KEY_BYTES = 1024  # S3's limit on an object key, in UTF-8 bytes
+_BARE_CR = re.compile(r"\r(?!\n)")
+_LINE_ENDS = re.compile(r"(?<=\n)|(?<=\r)(?!\n)")  # after each \n, and after each \r not followed by \n
 PART_BYTES = 8 * 1024 * 1024  # S3's minimum part is 5 MiB; two writers hold at most one part each
 COPY_OBJECT_MAX_BYTES = 5 * 1024**3  # copy_object's limit; larger objects need a multipart (managed) copy
 
@@ -60,13 +64,19 @@ class ObjectReader:
         return chunk
 
     def lines(self) -> Iterator[str]:
-        """Lines with their endings (``\\n`` or ``\\r\\n``), as :mod:`csv` wants them for quoted newlines.
+        """Lines with their endings (``\\n``, ``\\r\\n`` or a bare ``\\r`` as old Mac files end them), as
+        :mod:`csv` wants them for quoted newlines.
 
         Raises :class:`UnicodeDecodeError` at the first byte sequence that is not UTF-8."""
         decoder = codecs.getincrementaldecoder("utf-8-sig")("strict")
         pending = ""
         while (chunk := self._next_chunk()) is not None:
-            lines = (pending + decoder.decode(chunk)).split("\n")
+            text = pending + decoder.decode(chunk)
+            if _BARE_CR.search(text):  # rare: split at every line end, keeping it
+                *complete, pending = _LINE_ENDS.split(text)
+                yield from complete
+                continue
+            lines = text.split("\n")
             pending = lines.pop()
             yield from map(operator.add, lines, itertools.repeat("\n"))  # a chunk's lines in C, not one by one
         pending += decoder.decode(b"", final=True)

@@ -34,6 +34,17 @@ class DbSettings:
 
 
 @dataclass(frozen=True)
+class Timeouts:
+    """How long one function waits for MySQL and Redis before it gives up (per function: a stage sets them in
+    ``lambda_functions.<function>.environment_variables``; the defaults are the API's, whose clients wait at most
+    29 s at API Gateway). Every wait is bounded by one of these; docs/settings.md lists them per function."""
+
+    db_connect_seconds: int = 2  # DB_CONNECT_TIMEOUT_SECONDS: TCP connect, handshake and login
+    db_query_seconds: int = 5  # DB_QUERY_TIMEOUT_SECONDS: each read or write of a statement's result
+    redis_ms: int = 500  # REDIS_TIMEOUT_MS: connect and each command
+
+
+@dataclass(frozen=True)
 class Settings:
     db: DbSettings
     redis_url: str
@@ -50,6 +61,7 @@ class Settings:
     # name of an SSM SecureString holding the Redis AUTH token (ElastiCache with in-transit encryption);
     # the token stays out of REDIS_URL and so out of the stage's configuration
     redis_auth_parameter: str | None = None
+    timeouts: Timeouts = Timeouts()
 
     def require(self, name: str) -> str:
         """Return a string setting by its environment name, failing loudly when it is empty."""
@@ -107,6 +119,15 @@ def _analysis_sources(raw: str, default: DbSettings) -> dict[str, DbSettings]:
     return sources
 
 
+def _timeouts(env: Mapping[str, str]) -> Timeouts:
+    default = Timeouts()
+    return Timeouts(
+        db_connect_seconds=_int(env, "DB_CONNECT_TIMEOUT_SECONDS", default.db_connect_seconds, 1, 60),
+        db_query_seconds=_int(env, "DB_QUERY_TIMEOUT_SECONDS", default.db_query_seconds, 1, 900),
+        redis_ms=_int(env, "REDIS_TIMEOUT_MS", default.redis_ms, 10, 60_000),
+    )
+
+
 def _timezone(env: Mapping[str, str]) -> str:
     zone = env.get("REPORT_TIMEZONE") or "UTC"
     try:
@@ -133,6 +154,7 @@ def parse_settings(env: Mapping[str, str]) -> Settings:
         ses_sender=env.get("SES_SENDER") or None,
         ses_recipients=tuple(r.strip() for r in env.get("SES_RECIPIENTS", "").split(",") if r.strip()),
         redis_auth_parameter=env.get("REDIS_AUTH_PARAMETER") or None,
+        timeouts=_timeouts(env),
     )
 
 

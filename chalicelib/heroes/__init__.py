@@ -4,9 +4,10 @@ them fresh under concurrency, the REST operations and the course's ``POST /mp6``
 from chalicelib.heroes.api import create_heroes, delete_hero, get_hero, list_heroes, replace_hero, update_hero
 from chalicelib.heroes.cache import invalidate_all_heroes
 from chalicelib.heroes.mp6_compat import mp6
-from chalicelib.heroes.schema import HERO_FIELDS, ID_FIELD, HeroField
+from chalicelib.heroes.schema import EXPLICIT_ID_CEILING, HERO_FIELDS, ID_FIELD, HeroField
 
 __all__ = [
+    "EXPLICIT_ID_CEILING",
     "HERO_FIELDS",
     "ID_FIELD",
     "HeroField",

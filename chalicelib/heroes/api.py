@@ -10,17 +10,15 @@ from typing import Any
 
 from chalicelib.core.bodies import decode_json
 from chalicelib.core.errors import NotFound
+from chalicelib.core.params import Query, check_parameters, integer, single
 from chalicelib.heroes import cache as hero_cache
-from chalicelib.heroes.schema import Hero
+from chalicelib.heroes.schema import BY_NAME, Hero
 from chalicelib.heroes.store import change, delete, insert, load_by_xp, load_one, load_page, public
 from chalicelib.heroes.validation import (
-    Query,
-    check_parameters,
     field,
     new_heroes,
     parse_id,
-    single,
-    uint,
+    query_uint,
     use_cache_for,
     validate_hero,
     xp_list,
@@ -49,12 +47,13 @@ def list_heroes(query: Query, cache_control: str | None) -> tuple[dict[str, Any]
     if "xp" in query:
         check_parameters(query, {"xp", "cache"})
         values = [part.strip() for value in query["xp"] for part in value.split(",")]
-        xps = xp_list([uint(v, "each xp value") for v in values], "query parameter xp")
+        xp = BY_NAME["xp"]
+        xps = xp_list([integer(v, "each xp value", xp.minimum, xp.maximum) for v in values], "query parameter xp")
         items, status = heroes_by_xp(xps, use_cache)
         return {"items": items}, status
     check_parameters(query, {"limit", "after", "power", "color", "cache"})
-    limit = uint(single(query, "limit") or str(DEFAULT_LIMIT), "query parameter limit", 1, MAX_LIMIT)
-    after = uint(single(query, "after") or "0", "query parameter after")
+    limit = query_uint(query, "limit", DEFAULT_LIMIT, 1, MAX_LIMIT)
+    after = query_uint(query, "after", 0)
     given = {name: single(query, name) for name in ("power", "color")}
     filters = {name: field("query parameter ", name, v) for name, v in given.items() if v is not None}
     key = json.dumps([limit, after, filters.get("power"), filters.get("color")])

@@ -12,13 +12,16 @@ Views, all under a *generation* that :func:`invalidate_all_heroes` bumps in O(1)
 - ``list``: pages of ``GET /heroes``, keyed by a list generation that every write increments.
 
 Every read costs one Redis round trip (a Lua script reads the generation and the keys together), every write
-one more (the generation is read before the SQL transaction, so a write-through can never land in a
-generation created by a bulk load that committed after it).
+one more (the generation is read before the SQL transaction). A write whose transaction straddles a bulk load's
+bump does not store its row in the new generation (the load may have committed after it) but leaves a *floor*
+there: the row's version, below which no reader may fill the hero.
 
 Redis failures never fail a request: reads are then served from MySQL (``BYPASS``) and writes skip the
-cache. A short circuit breaker stops a dead Redis from adding its timeout to every request, and a write that
-could not reach Redis makes this process bump the generation as soon as Redis answers again, so entries the
-write could not update are never served. Keys share the ``{hero}`` hash tag: one slot for Redis Cluster.
+cache. A short circuit breaker stops a dead Redis from adding its timeout to every request. A write (or bulk
+load) that could not reach Redis records the fact in MySQL (``cache_invalidations``); every process reads the
+newest record at most every :data:`NEWS_CHECK_SECONDS` and bumps the generation once when Redis has not
+acknowledged it, so no process serves what the write changed for longer than that after Redis answers again,
+even if the writer died. Keys share the ``{hero}`` hash tag: one slot for Redis Cluster.
 """
 
 from __future__ import annotations
@@ -34,6 +37,7 @@ from typing import Any
 
 from chalicelib.core.errors import DependencyUnavailable
 from chalicelib.core.logs import log_event
+from chalicelib.core.mysql import get_database
 from chalicelib.core.redis_client import get_redis
 from chalicelib.core.settings import get_settings
 
@@ -41,8 +45,14 @@ HIT, MISS, BYPASS = "HIT", "MISS", "BYPASS"
 PREFIX = "{hero}:"
 GENERATION_KEY = PREFIX + "gen"
 LIST_GENERATION_KEY = PREFIX + "listgen"
+ACKNOWLEDGED_KEY = PREFIX + "acked"  # the newest cache_invalidations id this generation already accounts for
+NEWS_CHECK_SECONDS = 1.0  # the staleness bound after a Redis outage: how often a process reads the news
 LEASE_MILLISECONDS = 5000
 BREAKER_SECONDS = 2.0
+# What unauthenticated reads can make Redis hold: at most this many pages of GET /heroes per list generation
+# (every write starts a new one), i.e. at most 100 x ~100 KB for pages of 1,000 heroes. Other pages are served
+# from MySQL (X-Cache: MISS), so a client walking through distinct ?after values cannot fill Redis.
+MAX_CACHED_PAGES = 100
 TTL_JITTER = 0.1  # entries live CACHE_TTL_SECONDS plus up to 10%, so a bulk fill does not expire at once
 
 Hero = dict[str, Any]
@@ -60,7 +70,7 @@ local out = {gen, listgen}
 for i = 5, #ARGV do
   local key = base .. ARGV[i]
   local value = redis.call('GET', key)
-  if value and string.sub(value, 1, 1) ~= 'L' then
+  if value and string.sub(value, 1, 1) ~= 'L' and not string.match(value, '^%d+|%?$') then
     out[#out + 1] = value
   elseif not value and ARGV[3] ~= '' then
     redis.call('SET', key, 'L' .. ARGV[3], 'PX', ARGV[4])
@@ -72,21 +82,24 @@ end
 return out
 """
 
-# Stores versioned ``id`` values only when newer than the cached one.
+# Stores versioned ``id`` values only when newer than the cached one. A *floor* ``<version>|?`` is not a value
+# (readers see a miss) but a lower bound: it accepts a row of its own version or newer, never an older one.
 _CAS_ID = """
 local function store_id(key, value, ttl)
   local current = redis.call('GET', key)
   if current then
     local have = tonumber(string.match(current, '^(%d+)|'))
     local offered = tonumber(string.match(value, '^(%d+)|'))
-    if have and have >= offered then return end
+    local floor = string.match(current, '^%d+|%?$') ~= nil
+    if have and (have > offered or (have == offered and not floor)) then return end
   end
   redis.call('SET', key, value, 'EX', ttl)
 end
 """
 
 # KEYS: generation, list generation. ARGV: prefix, generation read, list generation read, lease token,
-# then records of (view, member, value, ttl). Nothing is stored when the generation moved on.
+# then records of (view, member, value, ttl). Nothing is stored when the generation moved on. Pages are counted
+# per list generation (the ':#' key): past MAX_CACHED_PAGES they are served but not stored.
 _FILL = (
     _CAS_ID
     + """
@@ -100,31 +113,51 @@ for i = 5, #ARGV, 4 do
     local key = base .. 'xp:' .. member
     if redis.call('GET', key) == 'L' .. ARGV[4] then redis.call('SET', key, value, 'EX', ttl) end
   elseif view == 'list' and (redis.call('GET', KEYS[2]) or '0') == ARGV[3] then
-    redis.call('SET', base .. 'list:' .. ARGV[3] .. ':' .. member, value, 'EX', ttl)
+    local pages = redis.call('INCR', base .. 'list:' .. ARGV[3] .. ':#')
+    if pages == 1 then redis.call('EXPIRE', base .. 'list:' .. ARGV[3] .. ':#', ttl) end
+    if pages <= MAX_CACHED_PAGES then
+      redis.call('SET', base .. 'list:' .. ARGV[3] .. ':' .. member, value, 'EX', ttl)
+    end
   end
 end
 return 1
-"""
+""".replace("MAX_CACHED_PAGES", str(MAX_CACHED_PAGES))
 )
 
 # KEYS: generation, list generation. ARGV: prefix, generation read before the write, then records of
 # ('id', id, value, ttl) to store and ('xp', xp, '', '') to delete (with any lease on it).
+# When a bulk load moved the generation while the write ran, the row may be older than what the load committed
+# after it, so it is not stored: the current generation gets a floor at the row's version instead, which turns
+# away any reader that filled (or will fill) it with the row from before this write.
 _WRITE = (
     _CAS_ID
     + """
-if (redis.call('GET', KEYS[1]) or '0') ~= ARGV[2] then return 0 end
+local current = redis.call('GET', KEYS[1]) or '0'
+local moved = current ~= ARGV[2]
 redis.call('INCR', KEYS[2])
-local base = ARGV[1] .. ARGV[2] .. ':'
+local base = ARGV[1] .. current .. ':'
 for i = 3, #ARGV, 4 do
   if ARGV[i] == 'id' then
-    store_id(base .. 'id:' .. ARGV[i + 1], ARGV[i + 2], ARGV[i + 3])
+    local value = ARGV[i + 2]
+    if moved then value = string.match(value, '^%d+|') .. '?' end
+    store_id(base .. 'id:' .. ARGV[i + 1], value, ARGV[i + 3])
   else
     redis.call('DEL', base .. 'xp:' .. ARGV[i + 1])
   end
 end
-return 1
+return moved and 0 or 1
 """
 )
+
+
+# KEYS: generation, acknowledged. ARGV: the newest cache_invalidations id. Bumps the generation once per piece of
+# news, however many processes bring it.
+_ACKNOWLEDGE = """
+if tonumber(redis.call('GET', KEYS[2]) or '0') >= tonumber(ARGV[1]) then return 0 end
+redis.call('INCR', KEYS[1])
+redis.call('SET', KEYS[2], ARGV[1])
+return 1
+"""
 
 
 class _Connection:
@@ -134,12 +167,67 @@ class _Connection:
         from redis.commands.core import Script
 
         self.client = client
-        self.read, self.fill, self.write = (Script(client, source) for source in (_READ, _FILL, _WRITE))
+        scripts = (_READ, _FILL, _WRITE, _ACKNOWLEDGE)
+        self.read, self.fill, self.write, self.acknowledge = (Script(client, source) for source in scripts)
         self.open_until = 0.0
 
 
 _connection: _Connection | None = None
-_flush_pending = False  # a write could not reach Redis: bump the generation once Redis answers again
+_flush_pending = False  # news of a missed write that MySQL could not store either: this process bumps
+
+
+@dataclass
+class _News:
+    """What this process knows of ``cache_invalidations``: the newest id read from MySQL, when it was read, and
+    the newest id Redis was seen to acknowledge."""
+
+    latest: int = 0
+    read_at: float = float("-inf")
+    acknowledged: int = 0
+
+
+_news = _News()
+
+
+def _latest_news() -> int:
+    """The newest ``cache_invalidations`` id, read from MySQL at most every :data:`NEWS_CHECK_SECONDS`."""
+    now = time.monotonic()
+    if now - _news.read_at >= NEWS_CHECK_SECONDS:
+        _news.read_at = now  # also after a failure: MySQL down costs this check once per interval, not per read
+        try:
+            with get_database().cursor(dicts=False) as cur:
+                cur.execute("SELECT COALESCE(MAX(id), 0) FROM cache_invalidations")
+                _news.latest = max(_news.latest, int(cur.fetchone()[0]))
+        except DependencyUnavailable:
+            pass
+    return _news.latest
+
+
+def _record_news(reason: str) -> None:
+    """A change the cache missed: tell every process through MySQL (its own statement, committed at once), or
+    remember it in this process when MySQL cannot take it either."""
+    global _flush_pending
+    try:
+        with get_database().cursor(dicts=False) as cur:
+            cur.execute("INSERT INTO cache_invalidations (cache, reason) VALUES ('heroes', %s)", (reason,))
+            _news.latest = max(_news.latest, int(cur.lastrowid))
+    except DependencyUnavailable:
+        _flush_pending = True
+    log_event("hero cache missed a change", logging.WARNING, reason=reason, news=_news.latest)
+
+
+def _catch_up(connection: _Connection) -> None:
+    """Invalidate every view once for news Redis has not acknowledged (a change it missed while unreachable)."""
+    global _flush_pending
+    if _flush_pending:
+        connection.client.incr(GENERATION_KEY)
+        _flush_pending = False
+        log_event("hero cache generation bumped after an outage")
+    latest = _latest_news()
+    if latest > _news.acknowledged:
+        if connection.acknowledge(keys=[GENERATION_KEY, ACKNOWLEDGED_KEY], args=[latest]):
+            log_event("hero cache generation bumped for a change it missed", news=latest)
+        _news.acknowledged = latest
 
 
 def _redis_errors() -> tuple[type[BaseException], ...]:
@@ -151,7 +239,7 @@ def _redis_errors() -> tuple[type[BaseException], ...]:
 def _run(operation: Callable[[_Connection], Any]) -> tuple[bool, Any]:
     """Run ``operation`` against Redis unless the breaker is open: ``(reached, result)``, never raising for a
     Redis failure."""
-    global _connection, _flush_pending
+    global _connection
     try:
         client = get_redis()
     except DependencyUnavailable:  # e.g. its AUTH token could not be read from SSM
@@ -162,10 +250,7 @@ def _run(operation: Callable[[_Connection], Any]) -> tuple[bool, Any]:
     if time.monotonic() < connection.open_until:
         return False, None
     try:
-        if _flush_pending:
-            client.incr(GENERATION_KEY)
-            _flush_pending = False
-            log_event("hero cache generation bumped after an outage")
+        _catch_up(connection)
         return True, operation(connection)
     except _redis_errors() as exc:
         connection.open_until = time.monotonic() + BREAKER_SECONDS
@@ -180,14 +265,13 @@ def _ttl() -> int:
 
 def invalidate_all_heroes() -> None:
     """Make every cached hero view unreachable, in O(1): call after changing heroes in MySQL outside this
-    module (a bulk load). When Redis is unreachable the bump happens as soon as it answers again.
+    module (a bulk load). When Redis is unreachable, every process bumps it once Redis answers again.
 
     >>> invalidate_all_heroes()
     """
-    global _flush_pending
     reached, _ = _run(lambda c: c.client.incr(GENERATION_KEY))
     if not reached:
-        _flush_pending = True
+        _record_news("invalidate_all")
 
 
 @dataclass
@@ -316,8 +400,8 @@ def after_write(
 ) -> None:
     """Write-through after a commit: ``stored`` rows (with ``version``) replace the cached heroes,
     ``deleted`` ``(id, version)`` pairs become tombstones, the cached answers of ``xps`` (every xp a hero had or
-    now has) are dropped. If Redis cannot be reached, the whole cache is invalidated once it can."""
-    global _flush_pending
+    now has) are dropped. If Redis cannot be reached, the whole cache is invalidated once it can, by every
+    process (:func:`_record_news`)."""
     args: list[Any] = [PREFIX, ticket.generation]
     for row in stored:
         args += ["id", row["id"], _encode_id(_public(row), row["version"]), _ttl()]
@@ -330,4 +414,4 @@ def after_write(
         and _run(lambda c: c.write(keys=[GENERATION_KEY, LIST_GENERATION_KEY], args=args))[0]
     )
     if not reached:
-        _flush_pending = True
+        _record_news("write")

@@ -11,6 +11,9 @@ Hero = dict[str, Any]
 
 MAX_UINT = 4_294_967_295  # INT UNSIGNED: the range of id and xp
 MAX_TEXT_LENGTH = 20  # VARCHAR(20)
+# The highest id a file may give a hero. An explicit id moves AUTO_INCREMENT past it, so ids above it are kept
+# for the table to assign (2,147,483,648 of them); a row above it is rejected as ``id_above_ceiling``.
+EXPLICIT_ID_CEILING = 2_147_483_647
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,7 @@ from functools import cache
 from typing import Any
 
 from chalicelib.core.errors import NotFound
-from chalicelib.core.mysql import get_database
+from chalicelib.core.mysql import assigning_ids, get_database
 from chalicelib.heroes import cache as hero_cache
 from chalicelib.heroes.schema import FIELDS, Hero
 
@@ -54,7 +54,7 @@ def insert(heroes: list[Hero]) -> list[Hero]:
     """
     step = _auto_increment_step()
     ticket = hero_cache.before_write()
-    with get_database().transaction() as cur:
+    with get_database().transaction() as cur, assigning_ids("superheroes"):
         cur.executemany(
             "INSERT INTO superheroes (name, hero, power, xp, color) VALUES (%s, %s, %s, %s, %s)",
             [tuple(hero[name] for name in FIELDS) for hero in heroes],

@@ -3,31 +3,27 @@
 
 from __future__ import annotations
 
-import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 from chalicelib.core.errors import InvalidInput
+from chalicelib.core.params import Query, flag, integer, json_integer, json_text, shown, single
 from chalicelib.heroes.schema import BY_NAME, FIELDS, ID_FIELD, MAX_UINT, Hero
-
-Query = Mapping[str, Sequence[str]]  # query parameter -> every value it was given
 
 MAX_HEROES_PER_WRITE = 1000
 MAX_XP_VALUES = 1000
-_DIGITS = re.compile(r"[0-9]+")
-
-
-def uint(raw: str, what: str, minimum: int = 0, maximum: int = MAX_UINT) -> int:
-    """A decimal integer in ``minimum..maximum`` given as text (a path or query value)."""
-    text = raw.strip()
-    if not _DIGITS.fullmatch(text) or not minimum <= int(text) <= maximum:
-        raise InvalidInput(f"{what} must be an integer from {minimum} to {maximum}, got {raw!r}")
-    return int(text)
 
 
 def parse_id(raw: str) -> int:
     """A hero id from the path: a positive integer of at most 4294967295."""
-    return uint(raw, "hero id", ID_FIELD.minimum, ID_FIELD.maximum)
+    return integer(raw, "hero id", ID_FIELD.minimum, ID_FIELD.maximum)
+
+
+def query_uint(query: Query, name: str, default: int, minimum: int = 0, maximum: int = MAX_UINT) -> int:
+    """Query parameter ``name`` as an integer in ``minimum..maximum``; ``default`` when absent (an empty value
+    is refused, not read as the default)."""
+    raw = single(query, name)
+    return default if raw is None else integer(raw, f"query parameter {name}", minimum, maximum)
 
 
 def field(where: str, name: str, value: Any) -> Any:
@@ -35,18 +31,8 @@ def field(where: str, name: str, value: Any) -> Any:
     the message."""
     declared = BY_NAME[name]
     if declared.kind == "int":
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise InvalidInput(f"{where}{name} must be an integer, got {type(value).__name__} {value!r}")
-        if not declared.minimum <= value <= declared.maximum:
-            raise InvalidInput(f"{where}{name} must be from {declared.minimum} to {declared.maximum}, got {value}")
-        return value
-    if not isinstance(value, str):
-        raise InvalidInput(f"{where}{name} must be a string, got {type(value).__name__} {value!r}")
-    if not value.strip() or len(value) > declared.max_length:
-        raise InvalidInput(
-            f"{where}{name} must be 1 to {declared.max_length} characters and not blank, got {len(value)}: {value!r}"
-        )
-    return value
+        return json_integer(value, f"{where}{name}", declared.minimum, declared.maximum)
+    return json_text(value, f"{where}{name}", declared.max_length, blank=False)
 
 
 def validate_hero(document: Any, *, partial: bool = False, hero_id: int | None = None, where: str = "") -> Hero:
@@ -63,8 +49,9 @@ def validate_hero(document: Any, *, partial: bool = False, hero_id: int | None =
     if "id" in fields:
         if hero_id is None:
             raise InvalidInput(f"{where}id is assigned by the server; do not send it (PUT /heroes/{{id}} replaces)")
-        if fields.pop("id") != hero_id or isinstance(document["id"], bool):
-            raise InvalidInput(f"{where}id {document['id']!r} does not match the id {hero_id} in the path")
+        sent = fields.pop("id")
+        if isinstance(sent, bool) or not isinstance(sent, int) or sent != hero_id:  # 5.0 is not the integer 5
+            raise InvalidInput(f"{where}id {shown(sent)} does not match the id {hero_id} in the path")
     unknown = sorted(set(fields) - set(FIELDS))
     if unknown:
         raise InvalidInput(f"{where}unknown field(s) {unknown}; a hero has {list(FIELDS)}")
@@ -101,25 +88,8 @@ def xp_list(values: Sequence[Any], what: str) -> list[int]:
     return list(dict.fromkeys(xps))
 
 
-def single(query: Query, name: str) -> str | None:
-    values = query.get(name)
-    if not values:
-        return None
-    if len(values) > 1:
-        raise InvalidInput(f"query parameter {name} is given {len(values)} times; give it once")
-    return values[0]
-
-
 def use_cache_for(query: Query, cache_control: str | None) -> bool:
     """False for ``Cache-Control: no-cache`` (or ``no-store``) or ``?cache=false``."""
     directives = {d.strip().lower() for d in (cache_control or "").split(",")}
-    flag = (single(query, "cache") or "true").lower()
-    if flag not in {"true", "false"}:
-        raise InvalidInput(f"query parameter cache must be true or false, got {flag!r}")
-    return flag == "true" and not directives & {"no-cache", "no-store"}
-
-
-def check_parameters(query: Query, allowed: set[str]) -> None:
-    unknown = sorted(set(query) - allowed)
-    if unknown:
-        raise InvalidInput(f"unknown query parameter(s) {unknown}; this request accepts {sorted(allowed)}")
+    raw = single(query, "cache")
+    return (raw is None or flag(raw, "query parameter cache")) and not directives & {"no-cache", "no-store"}

@@ -28,6 +28,7 @@ _INTEGER = re.compile(r"[+-]?\d+(?:\.0*)?")
 _DECIMAL = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)")
 _DATE_ONLY = re.compile(r"\d{4}-?\d{2}-?\d{2}")
 INT32_MAX = 2147483647
+_MAX_INT_DIGITS = 20  # more digits than any int column's range (BIGINT UNSIGNED has 20)
 
 
 class RowRejected(Exception):
@@ -132,7 +133,10 @@ class Column:
 def _parse_int(column: Column, text: str) -> int | None:
     if not _INTEGER.fullmatch(text):
         return None
-    return int(text.split(".", 1)[0])
+    whole = text.split(".", 1)[0]
+    if len(whole.lstrip("+-").lstrip("0")) > _MAX_INT_DIGITS:  # never converted: int() refuses 4,300 digits
+        raise RowRejected(f"out_of_range_{column.name}")
+    return int(whole)
 
 
 def _parse_decimal(column: Column, text: str) -> Decimal | None:

@@ -25,6 +25,8 @@ from concurrent.futures import Future
 from decimal import Decimal
 from typing import Any, cast
 
+from chalicelib.core.errors import IdsExhausted
+from chalicelib.core.mysql import OUT_OF_RANGE, assigning_ids
 from chalicelib.ingest.columns import Dataset
 
 MAX_STATEMENT_CHARS = 1_000_000  # at most 4 MB in UTF-8: well inside MySQL's max_allowed_packet (16 MiB and up)
@@ -94,9 +96,17 @@ def _load(cursor: Any, table: str, names: Sequence[str], rows: Sequence[Sequence
             (data.name,),
         )
     if loaded != len(rows) or cursor.warning_count:
+        _raise_for_assigned_ids(cursor, table)
         raise RuntimeError(
             f"LOAD DATA into {table}: {loaded} of {len(rows)} rows loaded, {cursor.warning_count} warnings"
         )
+
+
+def _raise_for_assigned_ids(cursor: Any, table: str) -> None:
+    """:class:`IdsExhausted` when ``LOAD DATA``'s warnings say the ids it assigned are out of range."""
+    cursor.execute("SHOW WARNINGS")
+    if any(warning[1] == OUT_OF_RANGE for warning in cursor.fetchall()):
+        raise IdsExhausted(table)
 
 
 _LOAD_ESCAPES = str.maketrans({"\\": "\\\\", ",": "\\,", "\n": "\\n", "\r": "\\r", "\t": "\\t", "\0": "\\0"})
@@ -151,7 +161,8 @@ def write_upsert(cursor: Any, dataset: Dataset, rows: Sequence[tuple], refs: Map
     update = _update_clause(values, dataset.on_update)
     if not _loadable(dataset):
         _insert(cursor, dataset.table, names, keyed, update)
-        _insert(cursor, dataset.table, values, unkeyed)
+        with assigning_ids(dataset.table):
+            _insert(cursor, dataset.table, values, unkeyed)
         return
     (index,) = key
     existing = _existing_keys(cursor, dataset.table, names[index], [row[index] for row in keyed]) if keyed else set()

@@ -16,6 +16,7 @@ with the first ingest's counts and loads nothing.
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 import itertools
 import json
@@ -26,6 +27,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from chalicelib.core import aws, s3
+from chalicelib.core.errors import IdsExhausted
 from chalicelib.core.logs import log_event
 from chalicelib.core.mysql import get_database
 from chalicelib.core.settings import get_settings
@@ -71,8 +73,17 @@ class Upload:
         return f"{kind}/{self.dataset}/{self.path}{suffix}"
 
     @property
+    def outputs_fit(self) -> bool:
+        """Whether every output key stays within S3's key limit (the longest is the manifest's)."""
+        return len(self.output("manifests", ".json").encode("utf-8")) <= s3.MAX_KEY_BYTES
+
+    @property
     def manifest_key(self) -> str:
-        return self.output("manifests", ".json")
+        """``manifests/<dataset>/<path>.json``; for an upload whose outputs would not fit, a key that does:
+        ``manifests/key-too-long/<sha256 of the upload's key>.json``."""
+        if self.outputs_fit:
+            return self.output("manifests", ".json")
+        return f"manifests/key-too-long/{hashlib.sha256(self.key.encode('utf-8')).hexdigest()}.json"
 
 
 def _now() -> str:
@@ -188,7 +199,7 @@ def _ingest(upload: Upload, reader: s3.ObjectReader, manifest: dict[str, Any], b
         )
         with get_database().transaction(dicts=False) as cursor:
             ledger.record(cursor, manifest)
-        for kind in ("processed", "rejected"):  # outputs of an earlier version of the file are not this one's
+        for kind in ("processed", "rejected") if upload.outputs_fit else ():  # an earlier version's outputs
             s3.delete(upload.bucket, upload.output(kind, ".csv"))
     except BaseException:
         if outputs is not None:
@@ -219,6 +230,10 @@ def _header_positions(dataset: Dataset, header: list[str]) -> list[int | None]:
 def _load_rows(
     upload: Upload, reader: s3.ObjectReader, manifest: dict[str, Any], cursor: Any, batch_rows: int
 ) -> _Outputs:
+    if not upload.outputs_fit:
+        natural = len(upload.output("manifests", ".json").encode("utf-8"))
+        detail = f"its manifest's key would be {natural} bytes, past S3's limit of {s3.MAX_KEY_BYTES}"
+        raise FileRejected("key_too_long", f"the key is {len(upload.key.encode('utf-8'))} bytes: {detail}")
     dataset = DATASETS.get(upload.dataset)
     if dataset is None:
         raise FileRejected("unknown_dataset", f"{upload.dataset!r} is not one of {sorted(DATASETS)}")
@@ -242,6 +257,8 @@ def _load_rows(
             raise FileRejected("not_utf8", detail) from None
         if isinstance(exc, csv.Error):
             raise FileRejected("malformed_csv", f"line {parser.line_num}: {exc}") from None
+        if isinstance(exc, IdsExhausted):  # redelivering cannot help: the file is rejected, with its manifest
+            raise FileRejected("ids_exhausted", str(exc)) from None
         raise
     counts = manifest["counts"]
     counts["rejected"] = sum(reasons.values())

@@ -15,6 +15,7 @@ from typing import Any
 from chalicelib.core.bodies import json_object
 from chalicelib.core.errors import InvalidInput
 from chalicelib.core.logs import log_event
+from chalicelib.core.params import json_integer, json_text
 from chalicelib.core.settings import get_settings
 from chalicelib.heroes import HERO_FIELDS
 from chalicelib.reporting import sales, workbooks
@@ -37,16 +38,8 @@ class Param:
         if self.kind == "date":
             return sales.parse_day(raw, name)
         if self.kind == "integer":
-            if not isinstance(raw, int) or isinstance(raw, bool) or not self.minimum <= raw <= self.maximum:
-                raise InvalidInput(
-                    f"parameter {name} must be an integer from {self.minimum} to {self.maximum}, got {json.dumps(raw)}"
-                )
-            return raw
-        if not isinstance(raw, str) or not 1 <= len(raw) <= self.max_length:
-            raise InvalidInput(
-                f"parameter {name} must be a string of 1-{self.max_length} characters, got {json.dumps(raw)}"
-            )
-        return raw
+            return json_integer(raw, f"parameter {name}", self.minimum, self.maximum)
+        return json_text(raw, f"parameter {name}", self.max_length)
 
 
 def _hero_param(name: str, default: Any = None) -> Param:

@@ -8,6 +8,7 @@ from tests.support.services import (  # noqa: F401 - fixtures, registered by bei
     db,
     hero_table,
     migrated,
+    mysql_proxy,
     platform,
     redis_client,
     report_queue,

@@ -25,6 +25,7 @@ from devtools.seed import CAFE_TABLES, seed_cafe
 from devtools.stage import stage_environment
 from tests.support.environment import TEST_DB_NAME, TEST_PRIVATE_DB_NAME, TEST_REDIS_DB, reset_clients
 from tests.support.sns_inbox import subscribe_queue, unsubscribe_queue
+from tests.support.tcp_proxy import TcpProxy
 
 
 def _free_port() -> int:
@@ -96,6 +97,17 @@ def client(platform: dict) -> Iterator[Client]:
 
     with Client(app, stage_name="test") as test_client:
         yield test_client
+
+
+@pytest.fixture
+def mysql_proxy(platform: dict, monkeypatch: pytest.MonkeyPatch) -> Iterator[TcpProxy]:
+    """The app's MySQL reached through a proxy the test can cut (``stop``) or make hang (``freeze``)."""
+    proxy = TcpProxy(("127.0.0.1", int(platform["DB_PORT"]))).start()
+    monkeypatch.setenv("DB_PORT", str(proxy.port))
+    reset_clients()
+    yield proxy
+    proxy.thaw()
+    proxy.stop()
 
 
 @pytest.fixture

@@ -11,11 +11,14 @@ import threading
 class TcpProxy:
     """Forward ``127.0.0.1:<port>`` to ``target``. :meth:`stop` refuses new connections and cuts the open ones;
     :meth:`start` listens again on the same port. With ``blackhole=True`` it accepts connections and never
-    answers (a server that hangs)."""
+    answers (a server that hangs); :meth:`freeze` makes the open connections hang too (bytes are held, nothing
+    is forwarded either way, as with a stopped process or a network black hole) until :meth:`thaw`."""
 
     def __init__(self, target: tuple[str, int]) -> None:
         self.target = target
         self.blackhole = False
+        self._flowing = threading.Event()
+        self._flowing.set()
         self._listener: socket.socket | None = None
         self._open: set[socket.socket] = set()
         self._lock = threading.Lock()
@@ -45,6 +48,12 @@ class TcpProxy:
                 sock.shutdown(socket.SHUT_RDWR)
             sock.close()
 
+    def freeze(self) -> None:
+        self._flowing.clear()
+
+    def thaw(self) -> None:
+        self._flowing.set()
+
     def _accept(self, listener: socket.socket) -> None:
         while True:
             try:
@@ -69,6 +78,7 @@ class TcpProxy:
     def _pump(self, source: socket.socket, sink: socket.socket) -> None:
         try:
             while data := source.recv(65536):
+                self._flowing.wait()
                 sink.sendall(data)
         except OSError:
             pass

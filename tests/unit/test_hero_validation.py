@@ -8,14 +8,13 @@ import re
 import pytest
 
 from chalicelib.core.errors import InvalidInput
+from chalicelib.core.params import check_parameters, single
 from chalicelib.heroes.schema import MAX_TEXT_LENGTH, MAX_UINT
 from chalicelib.heroes.validation import (
     MAX_HEROES_PER_WRITE,
     MAX_XP_VALUES,
-    check_parameters,
     new_heroes,
     parse_id,
-    single,
     use_cache_for,
     validate_hero,
     xp_list,

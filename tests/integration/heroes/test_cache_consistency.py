@@ -301,6 +301,12 @@ def redis_commands(redis_client) -> Iterator[list[str]]:
                 commands.append(event["command"].split()[0].upper())
 
 
+def news_just_read() -> None:
+    """The counts are the requests' own: the cache's check for news of missed writes (one SELECT a second per
+    process, docs/heroes-api.md) is not due during the next second."""
+    hero_cache._news.read_at = time.monotonic()
+
+
 def session_selects() -> int:
     with get_database().cursor(dicts=False) as cur:
         cur.execute("SHOW SESSION STATUS LIKE 'Com_select'")
@@ -312,6 +318,7 @@ def test_a_batch_xp_read_costs_one_round_trip_when_cached_and_one_query_for_the_
     get(client, "/heroes?xp=100")  # connect, so no handshake is counted below
     query = "/heroes?xp=" + ",".join(str(xp) for xp in range(100, 150))
 
+    news_just_read()
     selects = session_selects()
     with redis_commands(redis_client) as commands:
         items, status = get(client, query)
@@ -319,6 +326,7 @@ def test_a_batch_xp_read_costs_one_round_trip_when_cached_and_one_query_for_the_
     assert session_selects() - selects == 1  # one SELECT for the 49 missing xp values
     assert commands == ["EVALSHA", "EVALSHA"]  # read (with leases), then fill
 
+    news_just_read()
     selects = session_selects()
     with redis_commands(redis_client) as commands:
         assert get(client, query) == ({"items": created}, "HIT")

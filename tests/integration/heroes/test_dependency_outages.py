@@ -26,15 +26,6 @@ def redis_proxy(platform, monkeypatch):
     proxy.stop()
 
 
-@pytest.fixture
-def mysql_proxy(platform, monkeypatch):
-    proxy = TcpProxy(("127.0.0.1", int(platform["DB_PORT"]))).start()
-    monkeypatch.setenv("DB_PORT", str(proxy.port))
-    reset_clients()
-    yield proxy
-    proxy.stop()
-
-
 def read(client, path: str) -> tuple[int, object, str | None]:
     response = client.http.get(path)
     return response.status_code, body(response), response.headers.get("X-Cache")
