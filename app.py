@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 from chalice import Chalice, Response
 from chalice.app import CloudWatchEvent, HeadersType, Request, S3Event, SNSEvent
 
+from chalicelib.core import data_bucket
 from chalicelib.core.http import json_route
 from chalicelib.core.lazy import LazyModule
 from chalicelib.core.logs import log_invocation
@@ -105,10 +106,11 @@ def mp6() -> Response:
 
 @app.lambda_function(name="migrate")
 def migrate(event: dict, context: object) -> dict:
-    """Apply pending schema migrations; the deploy invokes it inside the VPC, where the databases are.
-    ``{"source": "public"}`` migrates an ``ANALYSIS_SOURCES`` database instead of the default one."""
+    """Create the app's database users and apply pending schema migrations; the deploy invokes it inside the
+    VPC, where the databases are. ``{"source": "public"}`` migrates an ``ANALYSIS_SOURCES`` database instead of
+    the default one."""
     source = event.get("source", "default") if isinstance(event, dict) else "default"
-    return {"source": source, "applied": migrations.migrate_source(source)}
+    return migrations.migrate_source(source)
 
 
 @app.schedule("cron(0 20 ? * MON-SAT *)")
@@ -147,8 +149,25 @@ def on_pipeline_event(event: SNSEvent) -> dict:
     return health_readings.handle_pipeline_message(event.message)
 
 
-@app.on_s3_event(bucket=deploy_setting("DATA_BUCKET", "platform-dev-data"), events=["s3:ObjectCreated:*"])
-def on_s3_upload(event: S3Event) -> dict:
-    """``raw/<dataset>/<path>.csv`` is ingested, ``exports/**.xlsx`` archived; the platform's outputs ignored."""
+_DATA_BUCKET = deploy_setting("DATA_BUCKET", "platform-dev-data")
+_CREATED = ["s3:ObjectCreated:*"]
+
+
+def _object_created(event: S3Event) -> dict:
     version_id = event.to_dict()["Records"][0]["s3"]["object"].get("versionId")
     return ingest.handle_object_created(event.bucket, event.key, version_id)
+
+
+@app.on_s3_event(bucket=_DATA_BUCKET, events=_CREATED, prefix=data_bucket.UPLOADS_PREFIX)
+def on_s3_upload(event: S3Event) -> dict:
+    """``raw/<dataset>/<path>.csv`` is ingested. The notification covers ``raw/`` only: the platform's outputs
+    never invoke it."""
+    return _object_created(event)
+
+
+@app.on_s3_event(
+    bucket=_DATA_BUCKET, events=_CREATED, prefix=data_bucket.EXPORTS_PREFIX, suffix=data_bucket.EXPORTS_SUFFIX
+)
+def on_s3_export(event: S3Event) -> dict:
+    """``exports/**.xlsx`` is copied to ``ARCHIVE_BUCKET``."""
+    return _object_created(event)

@@ -1,9 +1,10 @@
 """A deployed stage, computed from the platform stack's outputs: its settings in ``.chalice/config.json``, one
-least-privilege IAM policy per function, and the SSM parameters the functions read their credentials from.
+least-privilege IAM policy per function, the SSM parameter of Redis' token, the database users' secrets each
+function reads, the sizing rule of the database connections and the API's throttle (docs/deploy.md).
 
 Pure functions, no AWS calls: ``devtools/deploy.py`` feeds them the real stack's outputs, the tests fixed ones.
 What each function may touch is declared once in :data:`FUNCTIONS`; the policies are generated from it, so a
-function's policy names exact buckets and prefixes, topics, parameter paths and the one KMS key.
+function's policy names exact buckets and prefixes, topics, secrets, the parameter and the one KMS key.
 """
 
 from __future__ import annotations
@@ -11,12 +12,16 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from chalicelib.core.data_bucket import EXPORTS_PREFIX, UPLOADS_PREFIX
+from chalicelib.health_readings import PIPELINE_FILTER_POLICY
+
 APP_NAME = "serverless-data-platform"
 REST_API_FUNCTION = "api_handler"  # Chalice's name for the function serving every route
+MIGRATE_FUNCTION = "migrate"
 
 
 @dataclass(frozen=True)
@@ -27,29 +32,49 @@ class FunctionAccess:
     writes: tuple[str, ...] = ()
     deletes: tuple[str, ...] = ()  # outputs it replaces when a redelivered upload is ingested again
     topics: tuple[str, ...] = ()
-    db_sources: tuple[str, ...] = ("default",)
+    # Secrets Manager secrets (platform stack outputs) of the database users it connects as (or, migrate, creates)
+    db_secrets: tuple[str, ...] = ("PrivateDbAppSecretArn",)
+    # MySQL connections one warm container keeps open per database ("default": the private RDS, "public"): one
+    # per source it uses (the analysis of the "private" source keeps its own beside the app's "default" one)
+    db_connections: Mapping[str, int] = field(default_factory=lambda: {"default": 1})
     redis: bool = False
     archive_copy: bool = False  # copies exports/ objects into ARCHIVE_BUCKET
     asynchronous: bool = False  # invoked by S3/SNS/EventBridge: failures go to the dead-letter queue
     ses: bool = False
     bedrock: bool = False
+    # SNS filter policy of the function's topic subscription (on the message attributes the publisher sets)
+    sns_filter_policy: Mapping[str, list[str]] | None = None
 
+
+# The platform stack's outputs naming the databases' secrets: each master user's, then the app's users'
+DB_SECRETS = (
+    "PrivateDbSecretArn",
+    "PrivateDbMigratorSecretArn",
+    "PrivateDbAppSecretArn",
+    "PrivateDbReaderSecretArn",
+    "PublicDbSecretArn",
+    "PublicDbMigratorSecretArn",
+    "PublicDbReaderSecretArn",
+)
 
 FUNCTIONS: dict[str, FunctionAccess] = {
     REST_API_FUNCTION: FunctionAccess(
         writes=("exports/", "analysis/"),
         topics=("REPORT_TOPIC_ARN",),
-        db_sources=("default", "public"),
+        db_secrets=("PrivateDbAppSecretArn", "PrivateDbReaderSecretArn", "PublicDbReaderSecretArn"),
+        db_connections={"default": 2, "public": 1},
         redis=True,
     ),
     "on_s3_upload": FunctionAccess(
-        reads=("raw/", "exports/"),
+        reads=(UPLOADS_PREFIX,),
         writes=("processed/", "rejected/", "manifests/"),
         deletes=("processed/", "rejected/"),
         topics=("EVENTS_TOPIC_ARN",),
         redis=True,
-        archive_copy=True,
         asynchronous=True,
+    ),
+    "on_s3_export": FunctionAccess(
+        reads=(EXPORTS_PREFIX,), db_secrets=(), db_connections={}, archive_copy=True, asynchronous=True
     ),
     "daily_sales_report": FunctionAccess(writes=("exports/",), topics=("REPORT_TOPIC_ARN",), asynchronous=True),
     "on_pipeline_event": FunctionAccess(
@@ -59,10 +84,42 @@ FUNCTIONS: dict[str, FunctionAccess] = {
         asynchronous=True,
         ses=True,
         bedrock=True,
+        sns_filter_policy=PIPELINE_FILTER_POLICY,
     ),
-    "daily_analysis": FunctionAccess(writes=("analysis/",), db_sources=("default", "public"), asynchronous=True),
-    "migrate": FunctionAccess(db_sources=("default", "public")),
+    "daily_analysis": FunctionAccess(
+        writes=("analysis/",),
+        db_secrets=("PrivateDbReaderSecretArn", "PublicDbReaderSecretArn"),
+        db_connections={"default": 1, "public": 1},
+        asynchronous=True,
+    ),
+    "migrate": FunctionAccess(
+        db_secrets=DB_SECRETS,
+        db_connections={"default": 1, "public": 1},
+    ),
 }
+
+# Sizing of the database connections (docs/deploy.md "Sizing"): every function that keeps MySQL connections has a
+# reserved concurrency, and per database the sum of connections x concurrency stays within this share of the
+# instance's max_connections (RDS Proxy's pool, MaxConnectionsPercent, in front of it in prod); the rest is left
+# to the rotation function, migrations run by hand and monitoring.
+DB_INSTANCE_CLASS = "db.t4g.micro"
+MYSQL_MAX_CONNECTIONS = {"db.t4g.micro": 85, "db.t4g.small": 170, "db.t4g.medium": 341}  # RDS: memory / 12 MiB
+CONNECTION_SHARE_PERCENT = 75
+# API Gateway's stage throttle, from the API function's reserved concurrency: a burst fills every container once,
+# the steady rate assumes 200 ms per request; beyond them clients get 429 instead of Lambda throttling (500s)
+API_REQUESTS_PER_SECOND_PER_CONTAINER = 5
+
+# Each function's name in infra/platform.yaml (its log group, alarms and <name>DurationAlarmMs parameter)
+TEMPLATE_NAMES = {
+    REST_API_FUNCTION: "Api",
+    "on_s3_upload": "Ingest",
+    "on_s3_export": "Export",
+    "daily_sales_report": "SalesReport",
+    "on_pipeline_event": "PipelineEvent",
+    "daily_analysis": "Analysis",
+    "migrate": "Migrate",
+}
+DURATION_ALARM_PERCENT = 80  # of the function's timeout: about to be cut off
 
 # Settings the deploy derives from the stack; every other setting of the stage is kept as written.
 DERIVED_SETTINGS = (
@@ -70,14 +127,18 @@ DERIVED_SETTINGS = (
     "ARCHIVE_BUCKET",
     "REPORT_TOPIC_ARN",
     "EVENTS_TOPIC_ARN",
-    "DB_PARAMETER_PREFIX",
+    "DB_HOST",
+    "DB_PORT",
+    "DB_NAME",
+    "DB_SECRET_ARN",
+    "DB_SSL_CA",
     "REDIS_URL",
     "REDIS_AUTH_PARAMETER",
     "ANALYSIS_SOURCES",
     "REQUIRE_API_KEY",
 )
-# Direct connection settings make no sense for a deployed stage (credentials come from SSM).
-DIRECT_DB_SETTINGS = ("DB_HOST", "DB_PORT", "DB_USER", "DB_PASSWORD", "DB_NAME")
+# Credentials in settings make no sense for a deployed stage (they come from Secrets Manager at run time).
+DIRECT_DB_SETTINGS = ("DB_USER", "DB_PASSWORD", "DB_PARAMETER_PREFIX")
 OPTIONAL_SETTINGS = ("INSIGHTS_MODEL_ID", "SES_SENDER", "SES_RECIPIENTS")
 REQUIRED_OUTPUTS = (
     "Region",
@@ -93,7 +154,16 @@ REQUIRED_OUTPUTS = (
     "RedisEndpoint",
     "RedisPort",
     "ParameterPath",
+    "PrivateDbEndpoint",
+    "PrivateDbPort",
+    "PrivateDbName",
+    "PublicDbEndpoint",
+    "PublicDbPort",
+    "PublicDbName",
+    *DB_SECRETS,
 )
+MIGRATED_SOURCES = ("default", "public")  # the databases the migrate function is invoked for
+DB_CA_BUNDLE = "chalicelib/certs/db-ca-bundle.pem"  # fetched by the deploy: RDS's CAs and Amazon's roots (proxy)
 
 
 def function_name(stage: str, function: str) -> str:
@@ -107,12 +177,6 @@ def policy_file_name(stage: str, function: str) -> str:
     return f"policy-{stage}-{function}.json"
 
 
-def parameter_prefixes(outputs: Mapping[str, str]) -> dict[str, str]:
-    """SSM prefix of each database source's credentials (``dbUrl``, ``dbName``, ``dbUser``, ``dbPassword``)."""
-    path = outputs["ParameterPath"]
-    return {"default": f"{path}db/", "public": f"{path}public-db/"}
-
-
 def redis_auth_parameter(outputs: Mapping[str, str]) -> str:
     return f"{outputs['ParameterPath']}redis/authToken"
 
@@ -122,21 +186,58 @@ def stage_settings(outputs: Mapping[str, str], options: Mapping[str, str]) -> di
     missing = [name for name in REQUIRED_OUTPUTS if not outputs.get(name)]
     if missing:
         raise ValueError(f"the platform stack has no outputs {missing}; is it the stack of infra/platform.yaml?")
-    prefixes = parameter_prefixes(outputs)
     settings = {
         "DATA_BUCKET": outputs["DataBucketName"],
         "ARCHIVE_BUCKET": outputs["ArchiveBucketName"],
         "REPORT_TOPIC_ARN": outputs["ReportTopicArn"],
         "EVENTS_TOPIC_ARN": outputs["EventsTopicArn"],
-        "DB_PARAMETER_PREFIX": prefixes["default"],
+        "DB_HOST": outputs["PrivateDbEndpoint"],
+        "DB_PORT": outputs["PrivateDbPort"],
+        "DB_NAME": outputs["PrivateDbName"],
+        "DB_SECRET_ARN": outputs["PrivateDbAppSecretArn"],
+        "DB_SSL_CA": DB_CA_BUNDLE,
         "REDIS_URL": f"rediss://{outputs['RedisEndpoint']}:{outputs['RedisPort']}/0",
         "REDIS_AUTH_PARAMETER": redis_auth_parameter(outputs),
-        # "private" is the default database (the private RDS); "public" the publicly accessible one
-        "ANALYSIS_SOURCES": json.dumps({"public": {"DB_PARAMETER_PREFIX": prefixes["public"]}, "private": {}}),
+        "ANALYSIS_SOURCES": _analysis_sources(outputs, "PrivateDbReaderSecretArn", "PublicDbReaderSecretArn"),
         "REQUIRE_API_KEY": "true",
     }
     settings.update({name: options[name] for name in OPTIONAL_SETTINGS if options.get(name)})
     return settings
+
+
+def _analysis_sources(outputs: Mapping[str, str], private_secret: str, public_secret: str) -> str:
+    """``ANALYSIS_SOURCES``: "private" is the default database (the private RDS) as another user, "public" the
+    publicly accessible one."""
+    public = {
+        "DB_HOST": outputs["PublicDbEndpoint"],
+        "DB_PORT": outputs["PublicDbPort"],
+        "DB_NAME": outputs["PublicDbName"],
+        "DB_SECRET_ARN": outputs[public_secret],
+    }
+    return json.dumps({"public": public, "private": {"DB_SECRET_ARN": outputs[private_secret]}})
+
+
+def migrate_settings(outputs: Mapping[str, str]) -> dict[str, str]:
+    """What the migrate function's settings change: it connects as the migrations user and creates the others
+    as the master user (``DB_USERS``)."""
+    users = {
+        "default": {
+            "master": outputs["PrivateDbSecretArn"],
+            "migrations": outputs["PrivateDbMigratorSecretArn"],
+            "readwrite": outputs["PrivateDbAppSecretArn"],
+            "readonly": outputs["PrivateDbReaderSecretArn"],
+        },
+        "public": {
+            "master": outputs["PublicDbSecretArn"],
+            "migrations": outputs["PublicDbMigratorSecretArn"],
+            "readonly": outputs["PublicDbReaderSecretArn"],
+        },
+    }
+    return {
+        "DB_SECRET_ARN": outputs["PrivateDbMigratorSecretArn"],
+        "ANALYSIS_SOURCES": _analysis_sources(outputs, "PrivateDbMigratorSecretArn", "PublicDbMigratorSecretArn"),
+        "DB_USERS": json.dumps(users),
+    }
 
 
 def _partition(outputs: Mapping[str, str]) -> str:
@@ -177,6 +278,26 @@ def _allow(sid: str, actions: list[str], resources: list[str], condition: dict |
     return statement
 
 
+def _credential_statements(access: FunctionAccess, outputs: Mapping[str, str]) -> list[dict[str, Any]]:
+    """Reading the secrets of the function's database users and the SSM parameter of Redis' token."""
+    statements = []
+    if access.db_secrets:
+        secrets = [outputs[name] for name in access.db_secrets]
+        statements.append(_allow("ReadDatabaseSecrets", ["secretsmanager:GetSecretValue"], secrets))
+    if access.redis:
+        parameter = _arn(outputs, "ssm", f"parameter/{redis_auth_parameter(outputs).lstrip('/')}")
+        statements += [
+            _allow("ReadCredentials", ["ssm:GetParameter"], [parameter]),
+            _allow(
+                "DecryptCredentials",
+                ["kms:Decrypt"],
+                [outputs["PlatformKeyArn"]],
+                {"StringEquals": {"kms:ViaService": f"ssm.{outputs['Region']}.amazonaws.com"}},
+            ),
+        ]
+    return statements
+
+
 def function_policy(
     stage: str, function: str, outputs: Mapping[str, str], settings: Mapping[str, str]
 ) -> dict[str, Any]:
@@ -187,10 +308,6 @@ def function_policy(
     archive = _arn(outputs, "s3", outputs["ArchiveBucketName"], region=False, account=False)
     key = outputs["PlatformKeyArn"]
     region = outputs["Region"]
-    prefixes = parameter_prefixes(outputs)
-    parameters = [_arn(outputs, "ssm", f"parameter/{prefixes[source].strip('/')}/*") for source in access.db_sources]
-    if access.redis:
-        parameters.append(_arn(outputs, "ssm", f"parameter/{redis_auth_parameter(outputs).lstrip('/')}"))
     statements = [
         _allow("CreateOwnLogGroup", ["logs:CreateLogGroup"], [log_group]),
         _allow("WriteOwnLogs", ["logs:CreateLogStream", "logs:PutLogEvents"], [f"{log_group}:*"]),
@@ -207,14 +324,8 @@ def function_policy(
             ],
             ["*"],
         ),
-        _allow("ReadCredentials", ["ssm:GetParameters", "ssm:GetParameter"], parameters),
-        _allow(
-            "DecryptCredentials",
-            ["kms:Decrypt"],
-            [key],
-            {"StringEquals": {"kms:ViaService": f"ssm.{region}.amazonaws.com"}},
-        ),
     ]
+    statements += _credential_statements(access, outputs)
     if access.reads:
         statements += [
             # without it a missing key answers 403 instead of 404
@@ -269,6 +380,65 @@ def function_policy(
     return {"Version": "2012-10-17", "Statement": statements}
 
 
+def connection_demand(section: Mapping[str, Any]) -> dict[str, int]:
+    """Per database, the connections the stage's functions can hold at once: connections per container x the
+    function's reserved concurrency. A function keeping connections without a reserved concurrency is an error
+    (nothing would bound it)."""
+    functions = section.get("lambda_functions", {})
+    demand: dict[str, int] = {}
+    for function, access in FUNCTIONS.items():
+        if not access.db_connections:
+            continue
+        concurrency = functions.get(function, {}).get("reserved_concurrency")
+        if not concurrency:
+            raise ValueError(
+                f"{function} keeps MySQL connections but has no reserved_concurrency: nothing bounds how many it opens"
+            )
+        for database, connections in access.db_connections.items():
+            demand[database] = demand.get(database, 0) + connections * concurrency
+    return demand
+
+
+def connection_budget(instance_class: str) -> int:
+    """How many connections the functions may hold on one database of ``instance_class``."""
+    return MYSQL_MAX_CONNECTIONS[instance_class] * CONNECTION_SHARE_PERCENT // 100
+
+
+def check_connection_budget(section: Mapping[str, Any], instance_class: str = DB_INSTANCE_CLASS) -> dict[str, int]:
+    """:func:`connection_demand`, or ``ValueError`` saying which database it overflows and by how much."""
+    demand = connection_demand(section)
+    budget = connection_budget(instance_class)
+    over = {database: count for database, count in demand.items() if count > budget}
+    if over:
+        raise ValueError(
+            f"the functions could hold {over} MySQL connections; a {instance_class} allows {budget} "
+            f"({CONNECTION_SHARE_PERCENT}% of {MYSQL_MAX_CONNECTIONS[instance_class]}). Lower reserved_concurrency in "
+            ".chalice/config.json or choose a larger DB_INSTANCE_CLASS (docs/deploy.md, Sizing)"
+        )
+    return demand
+
+
+def api_throttle(section: Mapping[str, Any]) -> tuple[float, int]:
+    """API Gateway's stage throttle (requests per second, burst) for the API function's reserved concurrency."""
+    concurrency = section["lambda_functions"][REST_API_FUNCTION]["reserved_concurrency"]
+    return float(concurrency * API_REQUESTS_PER_SECOND_PER_CONTAINER), concurrency
+
+
+def sizing_parameters(section: Mapping[str, Any], instance_class: str = DB_INSTANCE_CLASS) -> dict[str, str]:
+    """The platform stack's parameters that follow from the stage's sizing in config.json."""
+    functions = section["lambda_functions"]
+    parameters = {
+        "DbInstanceClass": instance_class,
+        "DbConnectionsAlarmThreshold": str(connection_budget(instance_class)),
+        "ProxyMaxConnectionsPercent": str(CONNECTION_SHARE_PERCENT),
+        "ApiGatewayStage": section["api_gateway_stage"],
+    }
+    for function, name in TEMPLATE_NAMES.items():
+        timeout_ms = functions[function]["lambda_timeout"] * 1000
+        parameters[f"{name}DurationAlarmMs"] = str(timeout_ms * DURATION_ALARM_PERCENT // 100)
+    return parameters
+
+
 def configure_stage(
     config: dict[str, Any], stage: str, outputs: Mapping[str, str], options: Mapping[str, str]
 ) -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:
@@ -293,8 +463,26 @@ def configure_stage(
         entry["iam_policy_file"] = policy_file_name(stage, function)
         entry["subnet_ids"] = outputs["PrivateSubnetIds"].split(",")
         entry["security_group_ids"] = [outputs["FunctionSecurityGroupId"]]
+        if function == MIGRATE_FUNCTION:
+            entry["environment_variables"] = {**entry.get("environment_variables", {}), **migrate_settings(outputs)}
         policies[entry["iam_policy_file"]] = function_policy(stage, function, outputs, env)
     return config, policies
+
+
+def _subscribed_function(endpoint: str) -> str:
+    """``on_pipeline_event`` from a packaged subscription's ``${aws_lambda_function.on_pipeline_event.arn}``."""
+    return endpoint.removeprefix("${aws_lambda_function.").removesuffix(".arn}")
+
+
+def filter_subscriptions(terraform: dict[str, Any]) -> dict[str, Any]:
+    """``chalice package --pkg-format terraform`` output with each topic subscription's filter policy (Chalice
+    cannot declare one): SNS then invokes the function only for the messages it handles."""
+    terraform = json.loads(json.dumps(terraform))
+    for subscription in terraform["resource"].get("aws_sns_topic_subscription", {}).values():
+        policy = FUNCTIONS[_subscribed_function(subscription["endpoint"])].sns_filter_policy
+        if policy:
+            subscription["filter_policy"] = json.dumps(policy, sort_keys=True)
+    return terraform
 
 
 def write_stage(project_dir: Path, stage: str, outputs: Mapping[str, str], options: Mapping[str, str]) -> None:
@@ -307,22 +495,7 @@ def write_stage(project_dir: Path, stage: str, outputs: Mapping[str, str], optio
     config_path.write_text(json.dumps(config, indent=2, ensure_ascii=False) + "\n")
 
 
-def ssm_parameters(outputs: Mapping[str, str], secrets: Mapping[str, Mapping[str, str]]) -> dict[str, str]:
-    """The SecureString parameters the functions read (``DB_PARAMETER_PREFIX`` layout of docs/settings.md), from the
-    stack's endpoints and its Secrets Manager secrets (``private_db``, ``public_db``: username/password;
-    ``redis``: token)."""
-    prefixes = parameter_prefixes(outputs)
-    parameters = {}
-    for source, kind in (("default", "Private"), ("public", "Public")):
-        secret = secrets[f"{kind.lower()}_db"]
-        prefix = prefixes[source]
-        parameters.update(
-            {
-                f"{prefix}dbUrl": f"{outputs[f'{kind}DbEndpoint']}:{outputs[f'{kind}DbPort']}",
-                f"{prefix}dbName": outputs[f"{kind}DbName"],
-                f"{prefix}dbUser": secret["username"],
-                f"{prefix}dbPassword": secret["password"],
-            }
-        )
-    parameters[redis_auth_parameter(outputs)] = secrets["redis"]["token"]
-    return parameters
+def ssm_parameters(outputs: Mapping[str, str], redis_token: str) -> dict[str, str]:
+    """The SecureString parameter the functions read Redis' AUTH token from (the databases' credentials are
+    read from Secrets Manager at run time: nothing is copied)."""
+    return {redis_auth_parameter(outputs): redis_token}

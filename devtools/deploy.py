@@ -4,10 +4,12 @@ Deploy, in order (each step is idempotent, so a failed run is simply run again):
 
 1. the platform stack (``infra/platform.yaml``): network, databases, Redis, buckets, topics, key, queue, alarms;
 2. the stage in ``.chalice/config.json`` and its policy files, from the stack's outputs (``devtools/aws_stage.py``);
-3. the SSM SecureString credentials the functions read (from the stack's Secrets Manager secrets);
+3. the SSM SecureString of Redis' token (from its secret; the databases' users are read from Secrets Manager at
+   run time), and the CA bundle the functions verify MySQL's certificates with;
 4. ``chalice deploy --stage <stage>`` with ``CHALICE_STAGE`` set, so decorator arguments read this stage;
 5. the access stack (``infra/app-access.yaml``): the API key of the write routes, the async failure queue;
-6. the schema: the ``migrate`` function, invoked inside the VPC, for the default and the public database.
+6. the app's database users and the schema: the ``migrate`` function, invoked inside the VPC, for the default
+   and the public database.
 
 Options come from the environment: ``PUBLIC_DB_CIDR`` (default: this machine's public IP/32), ``ALERT_EMAIL``,
 ``SES_SENDER``, ``SES_RECIPIENTS``, ``INSIGHTS_MODEL_ID``, ``STACK_PREFIX`` (default ``platform``). AWS credentials
@@ -21,6 +23,7 @@ import json
 import os
 import subprocess
 import sys
+import urllib.parse
 import urllib.request
 from collections.abc import Mapping
 from pathlib import Path
@@ -39,7 +42,7 @@ def stack_names(stage: str) -> tuple[str, str]:
     return f"{prefix}-{stage}", f"{prefix}-{stage}-access"
 
 
-DeployService = Literal["apigateway", "cloudformation", "lambda", "s3", "secretsmanager", "ssm"]
+DeployService = Literal["apigateway", "cloudformation", "iam", "lambda", "s3", "secretsmanager", "sns", "ssm"]
 
 
 def _client(service: DeployService, **config: Any) -> Any:
@@ -103,7 +106,11 @@ def public_db_cidr(environ: Mapping[str, str]) -> str:
         return answer.read().decode().strip() + "/32"
 
 
-def platform_parameters(stage: str, options: Mapping[str, str], cidr: str) -> dict[str, str]:
+def platform_parameters(
+    stage: str, options: Mapping[str, str], cidr: str, section: Mapping[str, Any]
+) -> dict[str, str]:
+    """The platform stack's parameters: the deploy's options and what follows from the stage's ``section`` of
+    config.json (instance class, connection budget, duration alarms)."""
     return {
         "Stage": stage,
         "AppName": aws_stage.APP_NAME,
@@ -111,15 +118,32 @@ def platform_parameters(stage: str, options: Mapping[str, str], cidr: str) -> di
         "AlertEmail": options.get("ALERT_EMAIL", ""),
         "SesSender": options.get("SES_SENDER", ""),
         "InsightsModelId": options.get("INSIGHTS_MODEL_ID", ""),
+        **aws_stage.sizing_parameters(section),
     }
 
 
-def read_secrets(secretsmanager: Any, outputs: Mapping[str, str]) -> dict[str, dict[str, str]]:
-    arns = {"private_db": "PrivateDbSecretArn", "public_db": "PublicDbSecretArn", "redis": "RedisAuthSecretArn"}
-    return {
-        kind: json.loads(secretsmanager.get_secret_value(SecretId=outputs[output])["SecretString"])
-        for kind, output in arns.items()
-    }
+def redis_token(secretsmanager: Any, outputs: Mapping[str, str]) -> str:
+    secret = secretsmanager.get_secret_value(SecretId=outputs["RedisAuthSecretArn"])["SecretString"]
+    return json.loads(secret)["token"]
+
+
+CA_BUNDLE_SOURCES = (
+    "https://truststore.pki.rds.amazonaws.com/global/global-bundle.pem",  # the RDS instances' CAs
+    "https://www.amazontrust.com/repository/AmazonRootCA1.pem",  # RDS Proxy's certificates come from ACM
+    "https://www.amazontrust.com/repository/AmazonRootCA3.pem",
+)
+
+
+def fetch_ca_bundle(project_dir: Path, sources: tuple[str, ...] = CA_BUNDLE_SOURCES) -> Path:
+    """Write the CA bundle the functions verify MySQL's certificate with (``DB_SSL_CA``) into the package."""
+    path = project_dir / aws_stage.DB_CA_BUNDLE
+    path.parent.mkdir(parents=True, exist_ok=True)
+    certificates = []
+    for url in sources:
+        with urllib.request.urlopen(url, timeout=30) as answer:
+            certificates.append(answer.read().decode("ascii").strip())
+    path.write_text("\n".join(certificates) + "\n")
+    return path
 
 
 def write_parameters(ssm: Any, parameters: Mapping[str, str], key_arn: str) -> None:
@@ -135,6 +159,55 @@ def deployed_rest_api(project_dir: Path, stage: str) -> dict[str, str]:
         if resource.get("resource_type") == "rest_api":
             return {"rest_api_id": resource["rest_api_id"], "rest_api_url": resource["rest_api_url"]}
     raise SystemExit(f".chalice/deployed/{stage}.json records no REST API; did chalice deploy succeed?")
+
+
+SNS_SUBSCRIPTION_SUFFIX = "-sns-subscription"  # Chalice's name for a function's topic subscription
+
+
+def apply_filter_policies(sns: Any, project_dir: Path, stage: str) -> dict[str, str]:
+    """Set each deployed topic subscription's filter policy (``aws_stage.FUNCTIONS``); Chalice creates the
+    subscriptions without one. Returns subscription ARN -> the policy set."""
+    deployed = json.loads((project_dir / ".chalice" / "deployed" / f"{stage}.json").read_text())
+    applied: dict[str, str] = {}
+    for resource in deployed["resources"]:
+        if resource.get("resource_type") != "sns_event":
+            continue
+        function = resource["name"].removesuffix(SNS_SUBSCRIPTION_SUFFIX)
+        declared = aws_stage.FUNCTIONS[function].sns_filter_policy
+        if declared:
+            applied[resource["subscription_arn"]] = json.dumps(declared, sort_keys=True)
+    for arn, policy in applied.items():
+        sns.set_subscription_attributes(SubscriptionArn=arn, AttributeName="FilterPolicy", AttributeValue=policy)
+    return applied
+
+
+def package(project_dir: Path, stage: str, out_dir: Path, env: Mapping[str, str]) -> dict[str, Any]:
+    """``chalice package --pkg-format terraform`` of ``stage`` into ``out_dir``, completed with what Chalice
+    cannot declare (the subscriptions' filter policies); returns the template it wrote to chalice.tf.json."""
+    executable = Path(sys.executable).with_name("chalice")
+    arguments = [str(executable), "package", "--pkg-format", "terraform", "--stage", stage, str(out_dir)]
+    result = subprocess.run(
+        arguments, cwd=project_dir, env={**env, "CHALICE_STAGE": stage}, capture_output=True, text=True, timeout=300
+    )
+    if result.returncode:
+        raise SystemExit(f"chalice package failed:\n{result.stdout}{result.stderr}")
+    path = out_dir / "chalice.tf.json"
+    terraform = aws_stage.filter_subscriptions(json.loads(path.read_text()))
+    path.write_text(json.dumps(terraform, indent=2) + "\n")
+    return terraform
+
+
+def throttle_api_stage(apigateway: Any, rest_api_id: str, stage_name: str, rate: float, burst: int) -> None:
+    """Throttle every method of the API's stage (Chalice creates the stage without; the usage plan's throttle
+    covers only requests with its key): beyond it API Gateway answers 429 before the function is invoked."""
+    apigateway.update_stage(
+        restApiId=rest_api_id,
+        stageName=stage_name,
+        patchOperations=[
+            {"op": "replace", "path": "/*/*/throttling/rateLimit", "value": str(rate)},
+            {"op": "replace", "path": "/*/*/throttling/burstLimit", "value": str(burst)},
+        ],
+    )
 
 
 def invoke_migrate(lambda_client: Any, stage: str, source: str) -> dict[str, Any]:
@@ -167,13 +240,47 @@ def _refuse_emulator() -> None:
         raise SystemExit("no AWS region: export AWS_DEFAULT_REGION=<region> (or set region in your AWS profile)")
 
 
+def deployed_region(iam: Any, stage: str) -> str | None:
+    """The region the stage's functions were deployed to, from its API function's IAM role (IAM is global,
+    Chalice names roles <app>-<stage>-<function>), or None when it was never deployed."""
+    role = f"{aws_stage.APP_NAME}-{stage}-{aws_stage.REST_API_FUNCTION}"
+    try:
+        document = iam.get_role_policy(RoleName=role, PolicyName=role)["PolicyDocument"]
+    except iam.exceptions.NoSuchEntityException:
+        return None
+    if isinstance(document, str):  # botocore decodes it; the raw API answers URL-encoded JSON
+        document = json.loads(urllib.parse.unquote(document))
+    for statement in document.get("Statement", []):
+        if statement.get("Sid") == "CreateOwnLogGroup":
+            return statement["Resource"][0].split(":")[3]
+    return None
+
+
+def check_region(iam: Any, stage: str, region: str) -> None:
+    """Refuse to deploy ``stage`` into a second region: its IAM roles are global and would be rewritten for this
+    region, breaking the first deployment's functions."""
+    first = deployed_region(iam, stage)
+    if first and first != region:
+        raise SystemExit(
+            f"stage {stage} is deployed in {first}; its IAM roles (global, named by app and stage) would be "
+            f"rewritten for {region} and the functions in {first} would lose their permissions. Deploy to "
+            f"{first}, or tear {stage} down there first (make teardown STAGE={stage} AWS_DEFAULT_REGION={first})"
+        )
+
+
 LAMBDA_MIN_UNRESERVED = 10  # Lambda refuses a reservation that leaves the account fewer unreserved executions
 
 
 def check_concurrency(lambda_client: Any, stage: str, config_path: Path) -> None:
-    """Fail before creating anything when the account cannot grant the stage's reserved concurrency (new
-    accounts often have a limit of 10 concurrent executions, all of which must stay unreserved)."""
-    functions = json.loads(config_path.read_text())["stages"][stage].get("lambda_functions", {})
+    """Fail before creating anything when the functions could open more MySQL connections than the database
+    allows, or the account cannot grant the stage's reserved concurrency (new accounts often have a limit of 10
+    concurrent executions, all of which must stay unreserved)."""
+    section = json.loads(config_path.read_text())["stages"][stage]
+    try:
+        aws_stage.check_connection_budget(section)
+    except ValueError as exc:
+        raise SystemExit(f"stage {stage}: {exc}") from None
+    functions = section.get("lambda_functions", {})
     reserved = sum(entry.get("reserved_concurrency") or 0 for entry in functions.values())
     limit = lambda_client.get_account_settings()["AccountLimit"]["ConcurrentExecutions"]
     if reserved and limit - reserved < LAMBDA_MIN_UNRESERVED:
@@ -186,21 +293,30 @@ def check_concurrency(lambda_client: Any, stage: str, config_path: Path) -> None
 
 def deploy(stage: str) -> None:
     _refuse_emulator()
+    import boto3
+
+    check_region(_client("iam"), stage, boto3.session.Session().region_name)
     check_concurrency(_client("lambda"), stage, PROJECT_DIR / ".chalice" / "config.json")
     cloudformation = _client("cloudformation")
     platform_stack, access_stack = stack_names(stage)
     options = deploy_options(os.environ)
-    parameters = platform_parameters(stage, options, public_db_cidr(os.environ))
+    section = json.loads((PROJECT_DIR / ".chalice" / "config.json").read_text())["stages"][stage]
+    parameters = platform_parameters(stage, options, public_db_cidr(os.environ), section)
     outputs = deploy_stack(cloudformation, platform_stack, INFRA_DIR / "platform.yaml", parameters)
 
     aws_stage.write_stage(PROJECT_DIR, stage, outputs, options)
     print(f"[deploy] wrote stage {stage} into .chalice/config.json and .chalice/policy-{stage}-*.json")
-    secrets = read_secrets(_client("secretsmanager"), outputs)
-    write_parameters(_client("ssm"), aws_stage.ssm_parameters(outputs, secrets), outputs["PlatformKeyArn"])
-    print(f"[deploy] credentials in SSM under {outputs['ParameterPath']} (SecureString)")
+    token = redis_token(_client("secretsmanager"), outputs)
+    write_parameters(_client("ssm"), aws_stage.ssm_parameters(outputs, token), outputs["PlatformKeyArn"])
+    print(f"[deploy] Redis token in SSM under {outputs['ParameterPath']} (SecureString)")
+    print(f"[deploy] MySQL CA bundle: {fetch_ca_bundle(PROJECT_DIR)}")
 
     chalice("deploy", stage=stage)
+    apply_filter_policies(_client("sns"), PROJECT_DIR, stage)
     api = deployed_rest_api(PROJECT_DIR, stage)
+    rate, burst = aws_stage.api_throttle(section)
+    throttle_api_stage(_client("apigateway"), api["rest_api_id"], section["api_gateway_stage"], rate, burst)
+    print(f"[deploy] API stage throttled at {rate:g} requests/s, burst {burst}")
     access = deploy_stack(
         cloudformation,
         access_stack,
@@ -213,8 +329,9 @@ def deploy(stage: str) -> None:
         },
     )
     lambda_client = _client("lambda", read_timeout=900, retries={"max_attempts": 0})
-    for source in aws_stage.parameter_prefixes(outputs):
+    for source in aws_stage.MIGRATED_SOURCES:
         result = invoke_migrate(lambda_client, stage, source)
+        print(f"[deploy] users of {source}: {', '.join(result.get('users') or []) or 'none declared'}")
         print(f"[deploy] schema of {source}: applied {result.get('applied') or 'nothing (up to date)'}")
     print(
         f"[deploy] done. API: {api['rest_api_url']} (API key {access['ApiKeyId']})\n"
@@ -309,12 +426,20 @@ def shell_environment(stage: str, cloudformation: Any, apigateway: Any, project_
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("command", choices=["deploy", "teardown", "env"], help="env: print export lines for eval")
+    parser.add_argument(
+        "command",
+        choices=["deploy", "teardown", "env", "package"],
+        help="env: print export lines for eval; package: the stage as terraform (chalice package + filter policies)",
+    )
     parser.add_argument("--stage", required=True, choices=["dev", "prod"])
     parser.add_argument("--yes", action="store_true", help="teardown without asking")
+    parser.add_argument("--out", type=Path, default=PROJECT_DIR / "build" / "terraform", help="package: directory")
     args = parser.parse_args(argv)
     if args.command == "deploy":
         deploy(args.stage)
+    elif args.command == "package":
+        package(PROJECT_DIR, args.stage, args.out, os.environ)
+        print(f"[package] {args.out / 'chalice.tf.json'}")
     elif args.command == "env":
         _refuse_emulator()
         values = shell_environment(args.stage, _client("cloudformation"), _client("apigateway"), PROJECT_DIR)

@@ -39,6 +39,7 @@ from chalice.app import S3EventConfig, SNSEventConfig
 from chalice.local import LambdaContext
 
 from chalicelib.core import aws
+from devtools.aws_stage import FUNCTIONS
 
 # the wait before each retry: 1, 2, 5 and 10 minutes (Lambda retries an async invocation twice, 1 and 2 minutes
 # apart, then sends it to the failure destination; a local outage such as a restart deserves a little longer)
@@ -84,14 +85,26 @@ def _topic_arn(sns: Any, topic: str) -> str:
     return topic if topic.startswith("arn:") else sns.create_topic(Name=topic)["TopicArn"]
 
 
-def _subscribe(sns: Any, topic_arn: str, queue_arn: str) -> str:
-    """Subscribe the queue once, however often ``make run`` starts."""
+def _subscribe(sns: Any, topic_arn: str, queue_arn: str, handler: str) -> str:
+    """Subscribe the queue once, however often ``make run`` starts, with the filter policy the deploy gives the
+    handler's subscription in AWS (``aws_stage.FUNCTIONS``), so that locally too it sees only its messages."""
+    arn = _subscription(sns, topic_arn, queue_arn)
+    if arn is None:
+        arn = sns.subscribe(TopicArn=topic_arn, Protocol="sqs", Endpoint=queue_arn)["SubscriptionArn"]
+    access = FUNCTIONS.get(handler)
+    if access is not None and access.sns_filter_policy:
+        policy = json.dumps(access.sns_filter_policy, sort_keys=True)
+        sns.set_subscription_attributes(SubscriptionArn=arn, AttributeName="FilterPolicy", AttributeValue=policy)
+    return arn
+
+
+def _subscription(sns: Any, topic_arn: str, queue_arn: str) -> str | None:
     paginator = sns.get_paginator("list_subscriptions_by_topic")
     for page in paginator.paginate(TopicArn=topic_arn):
         for subscription in page["Subscriptions"]:
             if subscription["Endpoint"] == queue_arn:
                 return subscription["SubscriptionArn"]
-    return sns.subscribe(TopicArn=topic_arn, Protocol="sqs", Endpoint=queue_arn)["SubscriptionArn"]
+    return None
 
 
 def setup_delivery(app: Chalice) -> list[Route]:
@@ -110,7 +123,7 @@ def setup_delivery(app: Chalice) -> list[Route]:
             routes.append(Route(url, source.name, "s3"))
         elif isinstance(source, SNSEventConfig):
             url, arn = _queue(sqs, f"sns-{source.name}")
-            subscription = _subscribe(sns, _topic_arn(sns, source.topic), arn)
+            subscription = _subscribe(sns, _topic_arn(sns, source.topic), arn, source.name)
             routes.append(Route(url, source.name, "sns", subscription))
     for bucket, configs in notifications.items():
         s3.put_bucket_notification_configuration(

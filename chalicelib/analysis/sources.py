@@ -25,7 +25,7 @@ from zoneinfo import ZoneInfo
 
 from chalicelib.core.bodies import json_object
 from chalicelib.core.errors import InvalidInput, PlatformError
-from chalicelib.core.logs import log_event
+from chalicelib.core.logs import log_event, metric
 from chalicelib.core.mysql import Database, get_database
 from chalicelib.core.results import put_result
 from chalicelib.core.settings import ConfigError, get_settings
@@ -313,7 +313,10 @@ def run_analyses(sources: Iterable[str] | None = None, trigger: str = "api") -> 
     zone = ZoneInfo(get_settings().report_timezone)
     with ThreadPoolExecutor(max_workers=max(1, len(names))) as pool:
         entries = pool.map(lambda source: _analyse_and_store(source, run_at, trigger, zone), names)
-        return {"results": dict(zip(names, entries, strict=True))}
+        results = dict(zip(names, entries, strict=True))
+    for source, entry in results.items():  # recorded on the invocation's thread, whose log line carries them
+        metric("AnalysisDuration", entry["duration_ms"], Source=source)
+    return {"results": results}
 
 
 def requested_sources(raw_body: bytes | str | None) -> list[str] | None:

@@ -1,5 +1,6 @@
-"""The shared core every capability builds on: settings, errors, the HTTP edge, logs, the MySQL, Redis and AWS
-clients, S3 storage, schema migrations (``sql/``) and the dependency check behind ``GET /health``.
+"""The shared core every capability builds on: settings, errors, the HTTP edge, logs and their embedded metrics,
+the MySQL, Redis and AWS clients, Secrets Manager secrets, the app's database users, S3 storage and the data
+bucket's layout, schema migrations (``sql/``) and the dependency check behind ``GET /health``.
 
 The core imports no feature package (a unit test reads the imports and fails when it does). Its surface is its
 modules: import them by name, e.g. ``from chalicelib.core.settings import get_settings``.
@@ -8,6 +9,8 @@ modules: import them by name, e.g. ``from chalicelib.core.settings import get_se
 __all__ = [
     "aws",
     "bodies",
+    "data_bucket",
+    "db_users",
     "dependencies",
     "errors",
     "http",
@@ -19,5 +22,6 @@ __all__ = [
     "redis_client",
     "results",
     "s3",
+    "secrets",
     "settings",
 ]

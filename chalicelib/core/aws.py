@@ -14,20 +14,43 @@ from typing import Any, Literal
 
 from chalicelib.core.errors import DependencyUnavailable
 
-Service = Literal["bedrock-runtime", "s3", "ses", "sns", "sqs", "ssm"]
+Service = Literal["bedrock-runtime", "s3", "secretsmanager", "ses", "sns", "sqs", "ssm"]
 """The AWS services the platform calls (a new one is added here, and to the functions' policies)."""
+
+# Every AWS call a request makes ends well before the API function's timeout (25 s, under API Gateway's 29 s),
+# with room left for the API's MySQL waits (DB_CONNECT_TIMEOUT_SECONDS + DB_QUERY_TIMEOUT_SECONDS, 7 s): at most
+# TOTAL_ATTEMPTS x (connect + read) plus the standard mode's backoff between them (up to 1 s for the first
+# retry), 17 s. An S3 read or write waits for at most one chunk or part at a time, so long streams fit too.
+CONNECT_TIMEOUT_SECONDS = 2
+READ_TIMEOUT_SECONDS = 6
+TOTAL_ATTEMPTS = 2
+FIRST_RETRY_BACKOFF_SECONDS = 1
+# A model's answer takes tens of seconds; only the pipeline function (300 s) calls it, never a request
+SLOW_READ_TIMEOUT_SECONDS: dict[Service, int] = {"bedrock-runtime": 60}
+
+
+def read_timeout(service: Service) -> int:
+    return SLOW_READ_TIMEOUT_SECONDS.get(service, READ_TIMEOUT_SECONDS)
+
+
+def worst_case_seconds(service: Service) -> int:
+    """The longest one call to ``service`` can take, every attempt timing out."""
+    attempt = CONNECT_TIMEOUT_SECONDS + read_timeout(service)
+    return TOTAL_ATTEMPTS * attempt + (TOTAL_ATTEMPTS - 1) * FIRST_RETRY_BACKOFF_SECONDS
 
 
 @cache
 def client(service: Service) -> Any:
-    """A shared boto3 client for ``service`` with timeouts shorter than a Lambda's and standard retries."""
+    """A shared boto3 client for ``service`` with the timeouts and retries above."""
     import boto3
     from botocore.config import Config
 
-    return boto3.client(
-        service,
-        config=Config(connect_timeout=3, read_timeout=20, retries={"max_attempts": 3, "mode": "standard"}),
+    config = Config(
+        connect_timeout=CONNECT_TIMEOUT_SECONDS,
+        read_timeout=read_timeout(service),
+        retries={"total_max_attempts": TOTAL_ATTEMPTS, "mode": "standard"},
     )
+    return boto3.client(service, config=config)
 
 
 def reset_clients() -> None:

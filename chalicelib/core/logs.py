@@ -1,6 +1,10 @@
 """Structured JSON logs: one object per line, with the request or event id, so CloudWatch Logs Insights can
 query them. :func:`log_invocation` (registered once in ``app.py`` as middleware for every event type) writes
-one summary line per invocation of any handler; handlers add detail through :func:`log_event`."""
+one summary line per invocation of any handler; handlers add detail through :func:`log_event`.
+
+Metrics ride on that line in CloudWatch's embedded metric format: what a handler records with :func:`metric`
+(or :func:`timed`) becomes a CloudWatch metric of :data:`METRIC_NAMESPACE` when Lambda's log line arrives, with
+no API call and no agent. The dashboard of infra/platform.yaml charts them."""
 
 from __future__ import annotations
 
@@ -8,10 +12,25 @@ import json
 import logging
 import os
 import sys
+import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 _LOGGER_NAME = "platform"
+
+METRIC_NAMESPACE = "ServerlessDataPlatform"
+METRICS = {  # each metric the app records, with its unit; the dimension Function is always added
+    "RowsLoaded": "Count",  # per Dataset, by each ingest that completes
+    "RowsRejected": "Count",
+    "CacheHits": "Count",  # hero reads answered from Redis
+    "CacheMisses": "Count",  # ... read from MySQL and cached
+    "CacheBypasses": "Count",  # ... read from MySQL without the cache (asked for, or Redis down)
+    "ReportDuration": "Milliseconds",
+    "AnalysisDuration": "Milliseconds",  # per Source
+}
+_recorded = threading.local()  # chalice local serves requests on threads; Lambda runs one invocation at a time
 
 
 class JsonFormatter(logging.Formatter):
@@ -42,6 +61,83 @@ def get_logger() -> logging.Logger:
 def log_event(message: str, level: int = logging.INFO, **fields: Any) -> None:
     """Log ``message`` with ``fields`` (request_id, event kind, counts, duration_ms, ...) as one JSON line."""
     get_logger().log(level, message, extra={"fields": fields})
+
+
+def metric(name: str, value: float, **dimensions: str) -> None:
+    """Record ``value`` of metric ``name`` (one of :data:`METRICS`) for the current invocation's log line."""
+    if name not in METRICS:
+        raise ValueError(f"unknown metric {name!r}; declare it in METRICS")
+    _pending().append((name, value, dimensions))
+
+
+@contextmanager
+def timed(name: str, **dimensions: str) -> Iterator[None]:
+    """Record how long the block took, in milliseconds, as metric ``name`` (also when it raises)."""
+    started = time.perf_counter()
+    try:
+        yield
+    finally:
+        metric(name, _elapsed_ms(started), **dimensions)
+
+
+def _pending() -> list[tuple[str, float, dict[str, str]]]:
+    if not hasattr(_recorded, "metrics"):
+        _recorded.metrics = []
+    return _recorded.metrics
+
+
+def embedded_metrics(function: str | None, recorded: list[tuple[str, float, dict[str, str]]]) -> list[dict[str, Any]]:
+    """The recorded values as embedded-metric-format documents: metric and dimension values are the documents'
+    top-level keys, so a name recorded under other dimension values goes into another document; a name recorded
+    twice under the same ones becomes a list of values."""
+    documents: list[dict[str, Any]] = []
+    for name, value, dimensions in recorded:
+        keys = {"Function": function or "unknown", **dimensions}
+        document = next((d for d in documents if _fits(d, name, keys)), None)
+        if document is None:
+            document = {"_aws": {"Timestamp": int(time.time() * 1000), "CloudWatchMetrics": []}}
+            documents.append(document)
+        _add(document, name, value, keys)
+    return documents
+
+
+def _fits(document: dict[str, Any], name: str, keys: dict[str, str]) -> bool:
+    if any(document.get(key, value) != value for key, value in keys.items()):
+        return False
+    directive = _directive(document, name)
+    return directive is None or directive["Dimensions"] == [sorted(keys)]
+
+
+def _directive(document: dict[str, Any], name: str) -> dict[str, Any] | None:
+    for directive in document["_aws"]["CloudWatchMetrics"]:
+        if any(entry["Name"] == name for entry in directive["Metrics"]):
+            return directive
+    return None
+
+
+def _add(document: dict[str, Any], name: str, value: float, keys: dict[str, str]) -> None:
+    document.update(keys)
+    if name in document:
+        previous = document[name]
+        document[name] = [*previous, value] if isinstance(previous, list) else [previous, value]
+        return
+    document[name] = value
+    dimensions = [sorted(keys)]
+    directives = document["_aws"]["CloudWatchMetrics"]
+    directive = next((d for d in directives if d["Dimensions"] == dimensions), None)
+    if directive is None:
+        directive = {"Namespace": METRIC_NAMESPACE, "Dimensions": dimensions, "Metrics": []}
+        directives.append(directive)
+    directive["Metrics"].append({"Name": name, "Unit": METRICS[name]})
+
+
+def _take_metrics(fields: dict[str, Any]) -> list[dict[str, Any]]:
+    """The invocation's metrics: the first document goes into its summary line (``fields``), the rest after."""
+    recorded, _recorded.metrics = _pending(), []
+    documents = embedded_metrics(fields.get("function"), recorded)
+    if documents:
+        fields.update(documents[0])
+    return documents[1:]
 
 
 def _event_fields(event: Any) -> dict[str, Any]:
@@ -78,20 +174,30 @@ def log_invocation(event: Any, get_response: Any) -> Any:
     """Chalice middleware (``app.register_middleware(log_invocation, "all")``): one summary line per invocation
     of any handler, with its request/event id, outcome and duration; the handler's result passes through."""
     fields = _event_fields(event)
+    _recorded.metrics = []
     started = time.perf_counter()
     try:
         response = get_response(event)
     except Exception as exc:
         fields.update(outcome="error", error=type(exc).__name__, duration_ms=_elapsed_ms(started))
+        more = _take_metrics(fields)
         get_logger().error("invocation", exc_info=True, extra={"fields": fields})
+        _log_metrics(more)
         raise
     status = getattr(response, "status_code", None)
     if status is not None:
         fields["status_code"] = status
     fields.update(outcome="error" if status is not None and status >= 500 else "ok")
     fields["duration_ms"] = _elapsed_ms(started)
+    more = _take_metrics(fields)
     log_event("invocation", logging.WARNING if fields["outcome"] == "error" else logging.INFO, **fields)
+    _log_metrics(more)
     return response
+
+
+def _log_metrics(documents: list[dict[str, Any]]) -> None:
+    for document in documents:
+        log_event("metrics", **document)
 
 
 def _elapsed_ms(started: float) -> float:

@@ -50,9 +50,13 @@ def apply_migrations(database: Database) -> list[str]:
     return applied_now
 
 
-def migrate_source(source: str = "default") -> list[str]:
-    """Apply pending migrations to the database of ``source`` (``default`` or an ``ANALYSIS_SOURCES`` name);
-    the deployed ``migrate`` function runs this inside the VPC. Example: ``migrate_source("public")``."""
+def migrate_source(source: str = "default") -> dict[str, object]:
+    """Create the app's missing database users of ``source`` (``DB_USERS``), then apply the pending migrations
+    to its database (``default`` or an ``ANALYSIS_SOURCES`` name); the deployed ``migrate`` function runs this
+    inside the VPC. Example: ``migrate_source("public")`` -> ``{"source": "public", "users": [...], "applied": [...]}``
+    """
+    from chalicelib.core.db_users import ensure_users
     from chalicelib.core.mysql import get_database
 
-    return apply_migrations(get_database(source))
+    users = ensure_users(source)
+    return {"source": source, "users": users, "applied": apply_migrations(get_database(source))}

@@ -3,7 +3,10 @@
 Nothing connects at import. A connection that dropped (server restart, idle timeout, failover) is replaced
 on the next use, so the app recovers without a restart. Connection problems surface as
 :class:`~chalicelib.core.errors.DependencyUnavailable` (HTTP 503 at the edge). Credentials come from SSM Parameter
-Store when the source has a ``DB_PARAMETER_PREFIX`` (SecureString, decrypted), fetched once per container.
+Store when the source has a ``DB_PARAMETER_PREFIX`` (SecureString, decrypted), fetched once per container; the user
+and password from a Secrets Manager secret when it has a ``DB_SECRET_ARN`` (:mod:`chalicelib.core.secrets`, read
+again after a maximum age and after a failed connect). With ``DB_SSL_CA`` the connection is TLS and the server's
+certificate is verified against that bundle, host name included.
 """
 
 from __future__ import annotations
@@ -14,9 +17,10 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
-from chalicelib.core import aws
+from chalicelib.core import aws, secrets
 from chalicelib.core.errors import DependencyUnavailable, IdsExhausted
 from chalicelib.core.settings import ConfigError, DbSettings, Timeouts, get_settings
 
@@ -40,10 +44,13 @@ _ssm_credentials: dict[str, DbSettings] = {}
 
 
 def resolve_credentials(settings: DbSettings) -> DbSettings:
-    """Fill host/name/user/password from SSM when ``parameter_prefix`` is set; cached per prefix.
-
-    ``dbUrl`` may be ``host`` or ``host:port``.
-    """
+    """Fill host/name/user/password from SSM when ``parameter_prefix`` is set (cached per prefix; ``dbUrl`` may be
+    ``host`` or ``host:port``), the user and password from the secret when ``secret_arn`` is set."""
+    if settings.secret_arn:
+        secret = secrets.secret_json(settings.secret_arn)
+        if not isinstance(secret.get("username"), str) or not isinstance(secret.get("password"), str):
+            raise ConfigError(f"DB_SECRET_ARN={settings.secret_arn!r}: the secret has no username and password")
+        return replace(settings, user=secret["username"], password=secret["password"])
     prefix = settings.parameter_prefix
     if not prefix:
         return settings
@@ -67,6 +74,19 @@ def resolve_credentials(settings: DbSettings) -> DbSettings:
             password=values[names["password"]],
         )
     return _ssm_credentials[prefix]
+
+
+_PROJECT_DIR = Path(__file__).resolve().parent.parent.parent  # the Lambda task root: chalicelib's parent
+
+
+def _tls(settings: DbSettings) -> dict[str, Any]:
+    """PyMySQL's TLS arguments: verify the server against ``DB_SSL_CA`` (relative to the project) when set."""
+    if not settings.ssl_ca:
+        return {}
+    bundle = _PROJECT_DIR / settings.ssl_ca
+    if not bundle.is_file():
+        raise ConfigError(f"DB_SSL_CA={settings.ssl_ca!r}: no such file ({bundle})")
+    return {"ssl_ca": str(bundle), "ssl_verify_cert": True, "ssl_verify_identity": True}
 
 
 class Database:
@@ -121,9 +141,14 @@ class Database:
             write_timeout=self._timeouts.db_query_seconds,
             local_infile=True,
             init_command="SET time_zone = '+00:00'",
+            **_tls(creds),
         )
         conn._read_timeout = self._timeouts.db_query_seconds  # for queries; PyMySQL (pinned) applies it at each read
         return conn
+
+    def _forget_credentials(self) -> None:
+        if self._settings.secret_arn:
+            secrets.forget(self._settings.secret_arn)
 
     def connection(self) -> Any:
         """The open connection, (re)connecting when there is none or it went away while idle."""
@@ -134,6 +159,7 @@ class Database:
                 self._conn.ping(reconnect=True)
         except _connection_errors() as exc:
             self.close()
+            self._forget_credentials()  # a login refused after a rotation succeeds with the secret read again
             raise DependencyUnavailable(self._label, str(exc)) from exc
         self._last_used = time.monotonic()
         return self._conn
@@ -218,3 +244,4 @@ def reset_databases() -> None:
         database.close()
     _databases.clear()
     _ssm_credentials.clear()
+    secrets.forget()

@@ -23,7 +23,9 @@ class ConfigError(RuntimeError):
 
 @dataclass(frozen=True)
 class DbSettings:
-    """How to reach one MySQL database: direct ``DB_*`` values, or an SSM prefix holding them."""
+    """How to reach one MySQL database: direct ``DB_*`` values, or an SSM prefix holding them; the user and
+    password may come from a Secrets Manager secret instead (``DB_SECRET_ARN``, read at run time, so rotation
+    needs no deploy); ``DB_SSL_CA`` makes the connection verify the server's certificate against that bundle."""
 
     host: str = "127.0.0.1"
     port: int = 3306
@@ -31,6 +33,8 @@ class DbSettings:
     password: str = field(default="", repr=False)
     name: str = "platform"
     parameter_prefix: str | None = None
+    secret_arn: str | None = None
+    ssl_ca: str | None = None
 
 
 @dataclass(frozen=True)
@@ -62,6 +66,9 @@ class Settings:
     # the token stays out of REDIS_URL and so out of the stage's configuration
     redis_auth_parameter: str | None = None
     timeouts: Timeouts = Timeouts()
+    # DB_USERS (the migrate function's): per source, the secret ARNs of its master user and of the app's users
+    # by role (migrations, readwrite, readonly), which migrate creates (chalicelib/core/db_users.py)
+    db_users: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
 
     def require(self, name: str) -> str:
         """Return a string setting by its environment name, failing loudly when it is empty."""
@@ -93,7 +100,14 @@ def _db_settings(env: Mapping[str, str], base: DbSettings | None = None) -> DbSe
         password=env.get("DB_PASSWORD", base.password),
         name=env.get("DB_NAME") or base.name,
         parameter_prefix=env.get("DB_PARAMETER_PREFIX") or base.parameter_prefix,
+        secret_arn=env.get("DB_SECRET_ARN") or base.secret_arn,
+        ssl_ca=env.get("DB_SSL_CA") or base.ssl_ca,
     )
+
+
+SOURCE_KEYS = frozenset(
+    {"DB_HOST", "DB_PORT", "DB_USER", "DB_PASSWORD", "DB_NAME", "DB_PARAMETER_PREFIX", "DB_SECRET_ARN", "DB_SSL_CA"}
+)
 
 
 def _analysis_sources(raw: str, default: DbSettings) -> dict[str, DbSettings]:
@@ -112,7 +126,7 @@ def _analysis_sources(raw: str, default: DbSettings) -> dict[str, DbSettings]:
     for name, overrides in declared.items():
         if not isinstance(overrides, dict) or not all(isinstance(v, str) for v in overrides.values()):
             raise ConfigError(f"setting ANALYSIS_SOURCES[{name!r}] must be an object of string DB_* settings")
-        unknown = set(overrides) - {"DB_HOST", "DB_PORT", "DB_USER", "DB_PASSWORD", "DB_NAME", "DB_PARAMETER_PREFIX"}
+        unknown = set(overrides) - SOURCE_KEYS
         if unknown:
             raise ConfigError(f"setting ANALYSIS_SOURCES[{name!r}] has unknown keys: {sorted(unknown)}")
         sources[name] = _db_settings(overrides, default)
@@ -128,6 +142,31 @@ def _timeouts(env: Mapping[str, str]) -> Timeouts:
     )
 
 
+DB_USER_ROLES = frozenset({"master", "migrations", "readwrite", "readonly"})
+
+
+def _db_users(raw: str, sources: Mapping[str, DbSettings]) -> dict[str, dict[str, str]]:
+    """Parse ``DB_USERS``: ``{"default": {"master": arn, "migrations": arn, "readwrite": arn, ...}, ...}``."""
+    if not raw.strip():
+        return {}
+    try:
+        declared = json.loads(raw)
+    except json.JSONDecodeError as exc:
+        raise ConfigError(f"setting DB_USERS is not valid JSON: {exc}") from None
+    if not isinstance(declared, dict):
+        raise ConfigError("setting DB_USERS must be a JSON object of source name -> role -> secret ARN")
+    users = {}
+    for source, roles in declared.items():
+        if source != "default" and source not in sources:
+            raise ConfigError(f"setting DB_USERS names {source!r}, which is neither default nor in ANALYSIS_SOURCES")
+        if not isinstance(roles, dict) or "master" not in roles or not set(roles) <= DB_USER_ROLES:
+            raise ConfigError(f"setting DB_USERS[{source!r}] must map master and roles {sorted(DB_USER_ROLES)} to ARNs")
+        if not all(isinstance(arn, str) and arn for arn in roles.values()):
+            raise ConfigError(f"setting DB_USERS[{source!r}] must map each role to a secret ARN")
+        users[source] = dict(roles)
+    return users
+
+
 def _timezone(env: Mapping[str, str]) -> str:
     zone = env.get("REPORT_TIMEZONE") or "UTC"
     try:
@@ -140,6 +179,7 @@ def _timezone(env: Mapping[str, str]) -> str:
 def parse_settings(env: Mapping[str, str]) -> Settings:
     """Build :class:`Settings` from a mapping of environment variables."""
     db = _db_settings(env)
+    analysis_sources = _analysis_sources(env.get("ANALYSIS_SOURCES", ""), db)
     return Settings(
         db=db,
         redis_url=env.get("REDIS_URL") or "redis://127.0.0.1:6379/0",
@@ -149,12 +189,13 @@ def parse_settings(env: Mapping[str, str]) -> Settings:
         report_topic_arn=env.get("REPORT_TOPIC_ARN", ""),
         events_topic_arn=env.get("EVENTS_TOPIC_ARN", ""),
         report_timezone=_timezone(env),
-        analysis_sources=_analysis_sources(env.get("ANALYSIS_SOURCES", ""), db),
+        analysis_sources=analysis_sources,
         insights_model_id=env.get("INSIGHTS_MODEL_ID") or None,
         ses_sender=env.get("SES_SENDER") or None,
         ses_recipients=tuple(r.strip() for r in env.get("SES_RECIPIENTS", "").split(",") if r.strip()),
         redis_auth_parameter=env.get("REDIS_AUTH_PARAMETER") or None,
         timeouts=_timeouts(env),
+        db_users=_db_users(env.get("DB_USERS", ""), analysis_sources),
     )
 
 

@@ -29,6 +29,10 @@ from chalicelib.core.settings import get_settings
 from chalicelib.health_readings import insights, notifications, report, rules
 
 DATASET = "health"
+EVENT_TYPE = "ingest.completed"
+# The SNS subscription's filter policy, on the message attributes chalicelib.ingest publishes with each event:
+# only health ingests reach the handler (the deploy and the local delivery apply it; docs/deploy.md)
+PIPELINE_FILTER_POLICY: dict[str, list[str]] = {"event_type": [EVENT_TYPE], "dataset": [DATASET]}
 PROCESSED_PREFIX = f"processed/{DATASET}/"
 ANALYSIS_PREFIX = f"analysis/{DATASET}/"
 SKIPPED_EXAMPLES = 20
@@ -230,7 +234,7 @@ def _ignore_reason(event: dict[str, Any]) -> str | None:
     kind, dataset, status = event.get("type"), event.get("dataset"), event.get("status")
     counts = event.get("counts")
     loaded = counts.get("loaded") if isinstance(counts, dict) else None
-    if kind != "ingest.completed" or dataset != DATASET:
+    if kind != EVENT_TYPE or dataset != DATASET:
         return f"not a health ingest completion (type={kind!r}, dataset={dataset!r})"
     if status not in ("loaded", "duplicate") or not isinstance(loaded, int) or loaded <= 0:
         return f"no loaded rows to analyse (status={status!r}, loaded={loaded!r})"

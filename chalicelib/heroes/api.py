@@ -10,6 +10,7 @@ from typing import Any
 
 from chalicelib.core.bodies import decode_json
 from chalicelib.core.errors import NotFound
+from chalicelib.core.logs import metric
 from chalicelib.core.params import Query, check_parameters, integer, single
 from chalicelib.heroes import cache as hero_cache
 from chalicelib.heroes.schema import BY_NAME, Hero
@@ -28,11 +29,22 @@ DEFAULT_LIMIT = 100
 MAX_LIMIT = 1000
 
 
+CACHE_METRICS = {hero_cache.HIT: "CacheHits", hero_cache.MISS: "CacheMisses", hero_cache.BYPASS: "CacheBypasses"}
+
+
+def _counted(status: str) -> str:
+    """Count a read's cache outcome (embedded metrics of the invocation's log line) and pass it on."""
+    if status in CACHE_METRICS:
+        metric(CACHE_METRICS[status], 1)
+    return status
+
+
 def get_hero(raw_id: str, query: Query, cache_control: str | None) -> tuple[Hero, str]:
     """``GET /heroes/{id}``: ``(hero, X-Cache)``."""
     hero_id = parse_id(raw_id)
     check_parameters(query, {"cache"})
     hero, status = hero_cache.hero_by_id(hero_id, load_one, use_cache=use_cache_for(query, cache_control))
+    status = _counted(status)
     if hero is None:
         error = NotFound(f"no hero with id {hero_id}")
         error.headers = {"X-Cache": status}
@@ -57,13 +69,14 @@ def list_heroes(query: Query, cache_control: str | None) -> tuple[dict[str, Any]
     given = {name: single(query, name) for name in ("power", "color")}
     filters = {name: field("query parameter ", name, v) for name, v in given.items() if v is not None}
     key = json.dumps([limit, after, filters.get("power"), filters.get("color")])
-    return hero_cache.hero_page(key, lambda: load_page(limit, after, filters), use_cache=use_cache)
+    page, status = hero_cache.hero_page(key, lambda: load_page(limit, after, filters), use_cache=use_cache)
+    return page, _counted(status)
 
 
 def heroes_by_xp(xps: list[int], use_cache: bool) -> tuple[list[Hero], str]:
     """The heroes of ``xps``, by xp in the order given and then by id."""
     by_xp, status = hero_cache.heroes_by_xp(xps, load_by_xp, use_cache=use_cache)
-    return [hero for xp in xps for hero in by_xp[xp]], status
+    return [hero for xp in xps for hero in by_xp[xp]], _counted(status)
 
 
 def create_heroes(raw_body: bytes | str | None) -> Hero | list[Hero]:

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from chalicelib.core import s3
+from chalicelib.core.data_bucket import EXPORTS_PREFIX, EXPORTS_SUFFIX
 from chalicelib.core.errors import NotFound
 from chalicelib.core.logs import log_event
 from chalicelib.core.settings import get_settings
@@ -34,9 +35,9 @@ def handle_object_created(bucket: str, key: str, version_id: str | None = None) 
 def _route(bucket: str, key: str, version_id: str | None) -> dict[str, Any]:
     if key.startswith(OWN_OUTPUTS):
         return _ignored(bucket, key, "an output of this platform")
-    if key.startswith("exports/"):
-        if not key.lower().endswith(".xlsx"):
-            return _ignored(bucket, key, "only .xlsx files under exports/ are archived")
+    if key.startswith(EXPORTS_PREFIX):
+        if not key.endswith(EXPORTS_SUFFIX):
+            return _ignored(bucket, key, f"only {EXPORTS_SUFFIX} files under {EXPORTS_PREFIX} are archived")
         result = s3.archive_copy(bucket, key, get_settings().require("ARCHIVE_BUCKET"), version_id)
         log_event("export archived", **result)
         return result

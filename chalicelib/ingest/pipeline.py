@@ -28,7 +28,7 @@ from typing import Any
 
 from chalicelib.core import aws, s3
 from chalicelib.core.errors import IdsExhausted
-from chalicelib.core.logs import log_event
+from chalicelib.core.logs import log_event, metric
 from chalicelib.core.mysql import get_database
 from chalicelib.core.settings import get_settings
 from chalicelib.ingest import ledger, loaders
@@ -334,6 +334,8 @@ def _complete(upload: Upload, manifest: dict[str, Any]) -> dict[str, Any]:
         dataset.after_load()
     _publish(upload, manifest["status"], manifest["counts"])
     ledger.mark_completed(manifest)
+    metric("RowsLoaded", manifest["counts"]["loaded"], Dataset=upload.dataset)
+    metric("RowsRejected", manifest["counts"]["rejected"], Dataset=upload.dataset)
     return _summary(upload, manifest, manifest["status"])
 
 

@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from chalicelib.core.bodies import json_object
+from chalicelib.core.data_bucket import EXPORTS_PREFIX, EXPORTS_SUFFIX
 from chalicelib.core.errors import InvalidInput
 from chalicelib.core.logs import log_event
 from chalicelib.core.params import json_integer, json_text
@@ -109,7 +110,7 @@ EXPORTS: dict[str, Export] = {
 
 def export_key(name: str, now: datetime | None = None) -> str:
     """``exports/<name>/<UTC time to the microsecond>.xlsx``, e.g. ``exports/heroes/20261122T104705.123456Z.xlsx``"""
-    return f"exports/{name}/{(now or datetime.now(UTC)):%Y%m%dT%H%M%S.%fZ}.xlsx"
+    return f"{EXPORTS_PREFIX}{name}/{(now or datetime.now(UTC)):%Y%m%dT%H%M%S.%fZ}{EXPORTS_SUFFIX}"
 
 
 def run_export(name: str, raw_params: Mapping[str, Any]) -> dict[str, Any]:

@@ -20,8 +20,9 @@ from zoneinfo import ZoneInfo
 
 from chalicelib.core import aws
 from chalicelib.core.bodies import json_object
+from chalicelib.core.data_bucket import EXPORTS_PREFIX, EXPORTS_SUFFIX
 from chalicelib.core.errors import InvalidInput
-from chalicelib.core.logs import log_event
+from chalicelib.core.logs import log_event, timed
 from chalicelib.core.settings import get_settings
 from chalicelib.reporting import workbooks
 
@@ -142,7 +143,7 @@ def today(zone: str) -> date:
 
 
 def workbook_key(day: date) -> str:
-    return f"exports/sales/{day.isoformat()}.xlsx"
+    return f"{EXPORTS_PREFIX}sales/{day.isoformat()}{EXPORTS_SUFFIX}"
 
 
 def _money(value: Decimal) -> str:
@@ -218,12 +219,13 @@ def run_sales_report(day: date) -> dict[str, Any]:
     settings = get_settings()
     topic = settings.require("REPORT_TOPIC_ARN")
     report = SalesReport(day, settings.report_timezone)
-    workbook = workbooks.export_query(
-        SALES_SQL, utc_range(day, day, report.timezone), SALES_SHEET, workbook_key(day), observe=report.add
-    )
-    text = format_report(report)
-    with aws.unavailable_as("sns"):
-        published = aws.client("sns").publish(TopicArn=topic, Subject=SUBJECT, Message=text)
+    with timed("ReportDuration"):
+        workbook = workbooks.export_query(
+            SALES_SQL, utc_range(day, day, report.timezone), SALES_SHEET, workbook_key(day), observe=report.add
+        )
+        text = format_report(report)
+        with aws.unavailable_as("sns"):
+            published = aws.client("sns").publish(TopicArn=topic, Subject=SUBJECT, Message=text)
     result = {
         **summary(report),
         "workbook": {"bucket": workbook["bucket"], "key": workbook["key"]},

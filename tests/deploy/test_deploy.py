@@ -14,25 +14,20 @@ from chalice import Chalice
 from chalicelib.core.errors import DependencyUnavailable
 from chalicelib.core.http import json_route
 from chalicelib.core.mysql import resolve_credentials
-from chalicelib.core.settings import ConfigError, DbSettings
+from chalicelib.core.settings import ConfigError, parse_settings
 from devtools import aws_stage, deploy
 from devtools.stage import CONFIG_PATH
 from tests.support.environment import TEST_REDIS_DB, reset_clients
 from tests.support.stack_outputs import OUTPUTS
 
-DB_OUTPUTS = {
-    **OUTPUTS,
-    "PrivateDbEndpoint": "private.abc.eu-west-1.rds.amazonaws.com",
-    "PrivateDbPort": "3306",
-    "PrivateDbName": "platform",
-    "PublicDbEndpoint": "public.abc.eu-west-1.rds.amazonaws.com",
-    "PublicDbPort": "3307",
-    "PublicDbName": "platform_public",
-}
-SECRETS = {
-    "private_db": {"username": "platform", "password": "pr1v@te pass"},
-    "public_db": {"username": "reader", "password": "publ1c"},
-    "redis": {"token": "t0ken-of-sixty-four-characters"},
+USERS = {  # the secrets of the database users, by the platform stack's output naming them
+    "PrivateDbSecretArn": {"username": "platform", "password": "m@ster"},
+    "PrivateDbMigratorSecretArn": {"username": "platform_migrator", "password": "m1grate"},
+    "PrivateDbAppSecretArn": {"username": "platform_app", "password": "pr1v@te pass"},
+    "PrivateDbReaderSecretArn": {"username": "platform_reader", "password": "r3ad"},
+    "PublicDbSecretArn": {"username": "platform", "password": "publ1c m@ster"},
+    "PublicDbMigratorSecretArn": {"username": "platform_migrator", "password": "publ1c m1grate"},
+    "PublicDbReaderSecretArn": {"username": "platform_reader", "password": "publ1c r3ad"},
 }
 
 
@@ -89,7 +84,8 @@ def test_the_committed_dev_and_prod_stages_are_complete_and_their_policies_agree
                 r.split(":::")[1].split("/")[0] for s in policy["Statement"] for r in s["Resource"] if ":s3:::" in r
             }
             assert buckets <= {env["DATA_BUCKET"], env["ARCHIVE_BUCKET"]}
-            assert (env["DATA_BUCKET"] in buckets) is bool(aws_stage.FUNCTIONS[function].writes)
+            access = aws_stage.FUNCTIONS[function]
+            assert (env["DATA_BUCKET"] in buckets) is bool(access.reads or access.writes)
 
 
 def test_missing_stack_outputs_are_named():
@@ -104,24 +100,46 @@ def test_bedrock_inference_profiles_need_the_profile_and_the_model():
     ]
 
 
-def test_credentials_the_deploy_writes_are_the_ones_the_app_reads(platform):
-    key = boto3.client("kms").create_key()["KeyMetadata"]["Arn"]
-    deploy.write_parameters(boto3.client("ssm"), aws_stage.ssm_parameters(DB_OUTPUTS, SECRETS), key)
+def test_the_credentials_the_stage_names_are_the_ones_each_function_reads_from_secrets_manager(platform):
+    secretsmanager = boto3.client("secretsmanager")
+    suffix = uuid.uuid4().hex[:8]
+    outputs = dict(OUTPUTS)
+    for output, value in USERS.items():
+        outputs[output] = secretsmanager.create_secret(Name=f"{output}-{suffix}", SecretString=json.dumps(value))["ARN"]
+    app = {**os.environ, **aws_stage.stage_settings(outputs, {})}
+    migrate = {**app, **aws_stage.migrate_settings(outputs)}
 
-    prefixes = aws_stage.parameter_prefixes(DB_OUTPUTS)
-    private = resolve_credentials(DbSettings(parameter_prefix=prefixes["default"]))
-    public = resolve_credentials(DbSettings(parameter_prefix=prefixes["public"]))
+    def credentials(env: dict, source: str) -> tuple:
+        settings = parse_settings(env)
+        resolved = resolve_credentials(settings.db if source == "default" else settings.analysis_sources[source])
+        return resolved.host, resolved.name, resolved.user, resolved.password
 
-    assert (private.host, private.port, private.name) == ("private.abc.eu-west-1.rds.amazonaws.com", 3306, "platform")
-    assert (private.user, private.password) == ("platform", "pr1v@te pass")
-    assert (public.host, public.port, public.name, public.user) == (
-        "public.abc.eu-west-1.rds.amazonaws.com",
-        3307,
+    assert credentials(app, "default") == (OUTPUTS["PrivateDbEndpoint"], "platform", "platform_app", "pr1v@te pass")
+    assert credentials(app, "private")[2:] == ("platform_reader", "r3ad")
+    assert credentials(app, "public") == (
+        OUTPUTS["PublicDbEndpoint"],
         "platform_public",
-        "reader",
+        "platform_reader",
+        "publ1c r3ad",
     )
-    stored = boto3.client("ssm").get_parameter(Name="/platform-prod/db/dbPassword")["Parameter"]
-    assert stored["Type"] == "SecureString"
+    assert credentials(migrate, "default")[2:] == ("platform_migrator", "m1grate")
+    assert credentials(migrate, "public")[2:] == ("platform_migrator", "publ1c m1grate")
+    assert parse_settings(migrate).db_users["public"] == {
+        "master": outputs["PublicDbSecretArn"],
+        "migrations": outputs["PublicDbMigratorSecretArn"],
+        "readonly": outputs["PublicDbReaderSecretArn"],
+    }
+
+
+def test_the_deploy_copies_only_redis_token_into_ssm(platform):
+    key = boto3.client("kms").create_key()["KeyMetadata"]["Arn"]
+    path = f"/h5-{uuid.uuid4().hex[:8]}/"
+    deploy.write_parameters(
+        boto3.client("ssm"), aws_stage.ssm_parameters({**OUTPUTS, "ParameterPath": path}, "t0k"), key
+    )
+
+    stored = boto3.client("ssm").get_parameters_by_path(Path=path, Recursive=True, WithDecryption=True)["Parameters"]
+    assert [(p["Name"], p["Type"], p["Value"]) for p in stored] == [(f"{path}redis/authToken", "SecureString", "t0k")]
 
 
 def test_redis_authenticates_with_the_token_from_ssm(platform, redis_client, monkeypatch):
@@ -268,7 +286,7 @@ def test_reserved_concurrency_beyond_the_account_limit_stops_the_deploy_first(tm
                 "get_account_settings",
                 {"AccountLimit": {"ConcurrentExecutions": limit, "UnreservedConcurrentExecutions": limit}},
             )
-        deploy.check_concurrency(lambda_client, "prod", path)  # 10 reserved of 1000: fine
+        deploy.check_concurrency(lambda_client, "prod", path)  # 38 reserved of 1000: fine
         with pytest.raises(SystemExit, match="allows 10 concurrent"):  # a new account's limit
             deploy.check_concurrency(lambda_client, "prod", path)
 
@@ -312,14 +330,15 @@ def _template(name: str) -> dict:
 
 def test_the_deploy_passes_each_template_exactly_its_parameters_and_reads_only_declared_outputs():
     platform = _template("platform.yaml")
-    passed = deploy.platform_parameters("dev", {"SES_SENDER": "a@example.com"}, "203.0.113.7/32")
+    section = _committed_config()["stages"]["dev"]
+    passed = deploy.platform_parameters("dev", {"SES_SENDER": "a@example.com"}, "203.0.113.7/32", section)
     declared = platform["Parameters"]
     assert set(passed) <= set(declared)
     assert {name for name, spec in declared.items() if "Default" not in spec} <= set(passed)
     outputs = set(platform["Outputs"])
     assert set(aws_stage.REQUIRED_OUTPUTS) <= outputs
-    assert set(DB_OUTPUTS) - set(OUTPUTS) <= outputs  # what ssm_parameters reads
-    assert {"PrivateDbSecretArn", "PublicDbSecretArn", "RedisAuthSecretArn"} <= outputs  # read_secrets
+    assert set(USERS) <= outputs  # what migrate_settings reads
+    assert "RedisAuthSecretArn" in outputs  # redis_token
 
     access = _template("app-access.yaml")
     required = {name for name, spec in access["Parameters"].items() if "Default" not in spec}
@@ -342,10 +361,10 @@ def test_alarms_and_log_groups_name_the_functions_as_chalice_names_them():
     alarmed = {
         (resource["Properties"]["MetricName"], resource["Properties"]["Dimensions"][0]["Value"]["Fn::Sub"])
         for resource in resources.values()
-        if resource["Type"] == "AWS::CloudWatch::Alarm" and resource["Properties"]["Namespace"] == "AWS/Lambda"
+        if resource["Type"] == "AWS::CloudWatch::Alarm" and resource["Properties"].get("Namespace") == "AWS/Lambda"
     }
     assert {name for _, name in alarmed} == expected
-    assert {metric for metric, _ in alarmed} == {"Errors", "Throttles"}
+    assert {metric for metric, _ in alarmed} == {"Errors", "Throttles", "Duration"}
 
 
 def test_every_asynchronously_invoked_function_sends_its_failures_to_the_queue():

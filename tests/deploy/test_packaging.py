@@ -9,13 +9,11 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-from devtools import aws_stage
+from devtools import aws_stage, deploy
 from devtools.stage import PROJECT_DIR
 from tests.support.stack_outputs import OUTPUTS
 
@@ -25,7 +23,15 @@ OPTIONS = {
     "SES_RECIPIENTS": "ops@example.com",
     "INSIGHTS_MODEL_ID": "anthropic.claude-3-haiku-20240307-v1:0",
 }
-FUNCTIONS = {"api_handler", "on_s3_upload", "daily_sales_report", "on_pipeline_event", "daily_analysis", "migrate"}
+FUNCTIONS = {
+    "api_handler",
+    "on_s3_upload",
+    "on_s3_export",
+    "daily_sales_report",
+    "on_pipeline_event",
+    "daily_analysis",
+    "migrate",
+}
 DATA = f"arn:aws:s3:::{OUTPUTS['DataBucketName']}"
 ARCHIVE = f"arn:aws:s3:::{OUTPUTS['ArchiveBucketName']}"
 
@@ -46,19 +52,11 @@ def package(tmp_path_factory: pytest.TempPathFactory) -> dict:
     # this process's environment (proxies, pip settings) without AWS's or any stage's settings
     settings = {name for section in config["stages"].values() for name in section.get("environment_variables", {})}
     env = {name: value for name, value in os.environ.items() if not name.startswith("AWS_") and name not in settings}
-    env.update(CHALICE_STAGE=STAGE, AWS_DEFAULT_REGION=OUTPUTS["Region"])
-    chalice = Path(sys.executable).with_name("chalice")
-    result = subprocess.run(
-        [str(chalice), "package", "--pkg-format", "terraform", "--stage", STAGE, str(out)],
-        cwd=project,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert result.returncode == 0, result.stdout + result.stderr
+    env.update(AWS_DEFAULT_REGION=OUTPUTS["Region"])
+    terraform = deploy.package(project, STAGE, out, env)
+    assert json.loads((out / "chalice.tf.json").read_text()) == terraform
     _share_layer_cache(project / ".chalice" / "deployments", PROJECT_DIR / ".chalice" / "deployments")
-    return json.loads((out / "chalice.tf.json").read_text())
+    return terraform
 
 
 def _share_layer_cache(source: Path, target: Path) -> None:
@@ -114,7 +112,18 @@ def test_all_six_functions_are_packaged_with_their_sizing(package):
     assert functions["on_s3_upload"]["reserved_concurrent_executions"] == 10
     assert functions["on_s3_upload"]["memory_size"] >= 512
     assert all(f["timeout"] <= 900 for f in functions.values())
-    assert all("reserved_concurrent_executions" not in f for n, f in functions.items() if n != "on_s3_upload")
+    assert functions["api_handler"]["timeout"] == 25  # API Gateway gives up at 29 s
+    # every function keeping MySQL connections is capped (docs/deploy.md, Sizing); the archive copy needs none
+    reserved = {name: f.get("reserved_concurrent_executions") for name, f in functions.items()}
+    assert reserved == {
+        "api_handler": 20,
+        "on_s3_upload": 10,
+        "on_s3_export": None,
+        "daily_sales_report": 1,
+        "on_pipeline_event": 5,
+        "daily_analysis": 1,
+        "migrate": 1,
+    }
 
 
 def test_dependencies_ship_in_the_automatic_layer(package):
@@ -124,17 +133,25 @@ def test_dependencies_ship_in_the_automatic_layer(package):
         assert function["layers"] == ["${aws_lambda_layer_version.managed-layer.arn}"]
 
 
-def test_the_data_bucket_notifies_the_ingest_of_created_objects(package):
+def test_the_data_bucket_notifies_only_of_uploads_and_workbooks_never_of_the_platforms_outputs(package):
     notifications = package["resource"]["aws_s3_bucket_notification"]
     assert len(notifications) == 1
     (notification,) = notifications.values()
     assert notification["bucket"] == OUTPUTS["DataBucketName"]
     assert notification["lambda_function"] == [
-        {"events": ["s3:ObjectCreated:*"], "lambda_function_arn": _ref("on_s3_upload")}
+        {"events": ["s3:ObjectCreated:*"], "lambda_function_arn": _ref("on_s3_upload"), "filter_prefix": "raw/"},
+        {
+            "events": ["s3:ObjectCreated:*"],
+            "lambda_function_arn": _ref("on_s3_export"),
+            "filter_prefix": "exports/",
+            "filter_suffix": ".xlsx",
+        },
     ]
-    permission = package["resource"]["aws_lambda_permission"]["on_s3_upload-s3event"]
-    assert permission["principal"] == "s3.amazonaws.com"
-    assert permission["source_arn"] == f"arn:${{data.aws_partition.chalice.partition}}:s3:::{OUTPUTS['DataBucketName']}"
+    for function in ("on_s3_upload", "on_s3_export"):
+        permission = package["resource"]["aws_lambda_permission"][f"{function}-s3event"]
+        assert permission["principal"] == "s3.amazonaws.com"
+        bucket = OUTPUTS["DataBucketName"]
+        assert permission["source_arn"] == f"arn:${{data.aws_partition.chalice.partition}}:s3:::{bucket}"
 
 
 def test_the_schedules(package):
@@ -146,12 +163,13 @@ def test_the_schedules(package):
     assert targets["daily_analysis-event"]["arn"] == _ref("daily_analysis")
 
 
-def test_the_pipeline_handler_subscribes_to_the_events_topic(package):
+def test_the_pipeline_handler_subscribes_to_the_events_topic_for_health_ingests_only(package):
     (subscription,) = package["resource"]["aws_sns_topic_subscription"].values()
     assert subscription == {
         "topic_arn": OUTPUTS["EventsTopicArn"],
         "protocol": "lambda",
         "endpoint": _ref("on_pipeline_event"),
+        "filter_policy": json.dumps({"dataset": ["health"], "event_type": ["ingest.completed"]}),
     }
 
 
@@ -163,19 +181,48 @@ def test_every_function_reaches_mysql_from_the_private_subnets(package):
         }, name
 
 
+def _secret(name: str) -> str:
+    return OUTPUTS[f"{name}Arn"]
+
+
 def test_settings_point_at_the_stack_and_hold_no_secret(package):
-    for function in package["resource"]["aws_lambda_function"].values():
+    for name, function in package["resource"]["aws_lambda_function"].items():
         env = function["environment"]["variables"]
         assert env["DATA_BUCKET"] == OUTPUTS["DataBucketName"]
-        assert env["DB_PARAMETER_PREFIX"] == "/platform-prod/db/"
+        # MySQL through the proxy, over TLS verified against the bundle the deploy puts in the package
+        assert (env["DB_HOST"], env["DB_PORT"], env["DB_NAME"]) == (OUTPUTS["PrivateDbEndpoint"], "3306", "platform")
+        assert env["DB_SSL_CA"] == "chalicelib/certs/db-ca-bundle.pem"
         assert env["REDIS_URL"] == f"rediss://{OUTPUTS['RedisEndpoint']}:6379/0"  # TLS, no password in it
         assert env["REDIS_AUTH_PARAMETER"] == "/platform-prod/redis/authToken"
+        migrations = name == "migrate"
+        role = "Migrator" if migrations else "Reader"
+        assert env["DB_SECRET_ARN"] == _secret("PrivateDbMigratorSecret" if migrations else "PrivateDbAppSecret")
         assert json.loads(env["ANALYSIS_SOURCES"]) == {
-            "public": {"DB_PARAMETER_PREFIX": "/platform-prod/public-db/"},
-            "private": {},
+            "public": {
+                "DB_HOST": OUTPUTS["PublicDbEndpoint"],
+                "DB_PORT": "3306",
+                "DB_NAME": "platform_public",
+                "DB_SECRET_ARN": _secret(f"PublicDb{role}Secret"),
+            },
+            "private": {"DB_SECRET_ARN": _secret(f"PrivateDb{role}Secret")},
         }
-        assert not {"DB_PASSWORD", "DB_HOST", "DB_USER"} & set(env)
-        assert not any(word in name for name in env for word in ("PASSWORD", "SECRET", "TOKEN"))
+        assert not {"DB_PASSWORD", "DB_USER", "DB_PARAMETER_PREFIX"} & set(env)
+        assert not any(word in name for name in env for word in ("PASSWORD", "TOKEN"))
+        assert all(name.endswith("SECRET_ARN") for name in env if "SECRET" in name)  # where, never what
+        assert ("DB_USERS" in env) is migrations  # only migrate may read the master users' secrets
+
+
+def test_each_function_reads_only_the_secrets_of_its_database_users(package):
+    policies = _policies(package)
+    readers = {name: _allowed(policy, "secretsmanager:GetSecretValue") for name, policy in policies.items()}
+    app, reader = _secret("PrivateDbAppSecret"), _secret("PrivateDbReaderSecret")
+    assert readers["api_handler"] == [app, reader, _secret("PublicDbReaderSecret")]
+    assert readers["on_s3_upload"] == readers["daily_sales_report"] == readers["on_pipeline_event"] == [app]
+    assert readers["daily_analysis"] == [reader, _secret("PublicDbReaderSecret")]
+    assert readers["on_s3_export"] == []
+    masters = {_secret("PrivateDbSecret"), _secret("PublicDbSecret")}
+    assert masters <= set(readers["migrate"])
+    assert not masters & {arn for name, arns in readers.items() if name != "migrate" for arn in arns}
 
 
 def test_each_function_has_its_own_role_and_policy(package):
@@ -202,24 +249,23 @@ def test_policies_name_exact_buckets_prefixes_topics_parameters_and_key(package)
     assert _allowed(policies["migrate"], "logs:PutLogEvents") == [f"{log_group}-migrate:*"]
 
     ingest = policies["on_s3_upload"]
-    assert _allowed(ingest, "s3:GetObject") == [f"{DATA}/raw/*", f"{DATA}/exports/*"]
-    assert set(_allowed(ingest, "s3:PutObject")) == {
-        f"{DATA}/processed/*",
-        f"{DATA}/rejected/*",
-        f"{DATA}/manifests/*",
-        f"{ARCHIVE}/exports/*",
-    }
+    assert _allowed(ingest, "s3:GetObject") == [f"{DATA}/raw/*"]
+    assert set(_allowed(ingest, "s3:PutObject")) == {f"{DATA}/processed/*", f"{DATA}/rejected/*", f"{DATA}/manifests/*"}
+    archiver = policies["on_s3_export"]
+    assert _allowed(archiver, "s3:GetObject") == [f"{DATA}/exports/*"]
+    assert _allowed(archiver, "s3:PutObject") == [f"{ARCHIVE}/exports/*"]
+    assert _allowed(archiver, "secretsmanager:GetSecretValue") == _allowed(archiver, "sns:Publish") == []
     assert _allowed(ingest, "sns:Publish") == [OUTPUTS["EventsTopicArn"]]
     assert _allowed(ingest, "sqs:SendMessage") == [OUTPUTS["AsyncFailureQueueArn"]]
     ssm = "arn:aws:ssm:eu-west-1:210987654321:parameter/platform-prod"
-    assert _allowed(ingest, "ssm:GetParameters") == [f"{ssm}/db/*", f"{ssm}/redis/authToken"]
+    assert _allowed(ingest, "ssm:GetParameter") == [f"{ssm}/redis/authToken"]
     assert _allowed(ingest, "kms:Decrypt") == [OUTPUTS["PlatformKeyArn"], OUTPUTS["PlatformKeyArn"]]
 
     assert _allowed(policies["daily_sales_report"], "sns:Publish") == [OUTPUTS["ReportTopicArn"]]
     assert _allowed(policies["daily_sales_report"], "s3:PutObject") == [f"{DATA}/exports/*"]
     assert _allowed(policies["daily_sales_report"], "s3:GetObject") == []
     assert _allowed(policies["daily_analysis"], "s3:PutObject") == [f"{DATA}/analysis/*"]
-    assert _allowed(policies["daily_analysis"], "ssm:GetParameters") == [f"{ssm}/db/*", f"{ssm}/public-db/*"]
+    assert _allowed(policies["daily_analysis"], "ssm:GetParameter") == []  # no Redis
     assert _allowed(policies["api_handler"], "sqs:SendMessage") == []  # synchronous: API Gateway sees failures
 
     pipeline = policies["on_pipeline_event"]

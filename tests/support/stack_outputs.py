@@ -1,6 +1,8 @@
 """The outputs of a deployed platform stack (``infra/platform.yaml``), as the deploy reads them: what the packaging
 and deploy tests write a stage from."""
 
+from devtools.aws_stage import DB_SECRETS
+
 OUTPUTS = {
     "Region": "eu-west-1",
     "AccountId": "210987654321",
@@ -15,4 +17,14 @@ OUTPUTS = {
     "RedisEndpoint": "master.platform-prod-redis.abcdef.euw1.cache.amazonaws.com",
     "RedisPort": "6379",
     "ParameterPath": "/platform-prod/",
+    "PrivateDbEndpoint": "platform-prod-private.proxy-abc.eu-west-1.rds.amazonaws.com",
+    "PrivateDbPort": "3306",
+    "PrivateDbName": "platform",
+    "PublicDbEndpoint": "platform-prod-public.proxy-abc.eu-west-1.rds.amazonaws.com",
+    "PublicDbPort": "3306",
+    "PublicDbName": "platform_public",
+    **{
+        output: f"arn:aws:secretsmanager:eu-west-1:210987654321:secret:platform-prod-{output}-AbCdEf"
+        for output in DB_SECRETS
+    },
 }

@@ -1,0 +1,24 @@
+"""Loopback ports for the servers a test starts itself (TEST_PORTS, e.g. ``21400-21499``, keeps parallel runs
+apart; any free port without it)."""
+
+from __future__ import annotations
+
+import os
+import socket
+
+
+def _candidates() -> range:
+    first, _, last = os.environ.get("TEST_PORTS", "").partition("-")
+    return range(int(first), int(last) + 1) if first and last else range(0, 1)
+
+
+def free_port() -> int:
+    """A port nothing listens on now, on 127.0.0.1."""
+    for port in _candidates():
+        with socket.socket() as probe:
+            try:
+                probe.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return probe.getsockname()[1]
+    raise RuntimeError(f"no free port in TEST_PORTS={os.environ.get('TEST_PORTS')}")
