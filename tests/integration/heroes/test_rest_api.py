@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from tests.support.heroes import body, create, db_by_xp, db_row, hero, send
+from tests.support.heroes import body, create, db_row, hero, send
 
 pytestmark = pytest.mark.usefixtures("hero_table")
 
@@ -265,40 +265,6 @@ def test_delete_removes_the_row_and_answers_204(client, db):
 
 
 # ---------------------------------------------------------------- the older format
-
-
-@pytest.mark.parametrize("use_cache", ["True", "False"])
-def test_mp6_write_then_read(client, db, use_cache):
-    written = [hero(name="irondoctor", xp=1000000), hero(name="windhero", xp=999999)]
-    response = send(client, "POST", "/mp6", {"USE_CACHE": use_cache, "REQUEST": "write", "SQLS": written})
-    assert response.status_code == 200
-    assert body(response) == {"statusCode": 200, "body": "write success"}
-    assert [{k: v for k, v in r.items() if k != "id"} for r in db_by_xp(db, 999999)] == [written[1]]
-
-    read = {"USE_CACHE": use_cache, "REQUEST": "read", "SQLS": [999999, 1000000, 5]}
-    for expected_cache in ("MISS", "HIT") if use_cache == "True" else ("BYPASS", "BYPASS"):
-        response = send(client, "POST", "/mp6", read)
-        assert response.status_code == 200
-        assert response.headers["X-Cache"] == expected_cache
-        assert body(response) == {"statusCode": 200, "body": db_by_xp(db, 999999) + db_by_xp(db, 1000000)}
-
-
-@pytest.mark.parametrize(
-    ("payload", "fragment"),
-    [
-        ([], "the body must be a JSON object, got an array"),
-        ({"REQUEST": "read", "SQLS": [1]}, "exactly the fields ['REQUEST', 'SQLS', 'USE_CACHE']"),
-        ({"USE_CACHE": "yes", "REQUEST": "read", "SQLS": [1]}, 'USE_CACHE must be "True" or "False", got \'yes\''),
-        ({"USE_CACHE": "True", "REQUEST": "drop", "SQLS": [1]}, 'REQUEST must be "read" or "write", got \'drop\''),
-        ({"USE_CACHE": "True", "REQUEST": "read", "SQLS": "1"}, "SQLS must be a list of xp values"),
-        ({"USE_CACHE": "True", "REQUEST": "read", "SQLS": []}, "SQLS must name at least one xp value"),
-        ({"USE_CACHE": "True", "REQUEST": "read", "SQLS": [1, "2"]}, "SQLS[1]: xp must be an integer"),
-        ({"USE_CACHE": "True", "REQUEST": "write", "SQLS": [{"name": "a"}]}, "SQLS[0]: missing field(s)"),
-        ({"USE_CACHE": "True", "REQUEST": "write", "SQLS": {}}, "SQLS must be a list of 1 to 1000 heroes"),
-    ],
-)
-def test_mp6_rejects_bad_requests(client, payload, fragment):
-    assert_bad_request(send(client, "POST", "/mp6", payload), fragment)
 
 
 def test_no_input_gets_a_5xx(client):
