@@ -213,7 +213,7 @@ HEALTH = Analysis(
             "per_user",
             f"SELECT user_id, COUNT(*) AS readings, SUM({_ANOMALY_SQL}) AS anomalies,"  # noqa: S608 - from THRESHOLDS
             # a full scan: walking the (user_id, event_time) index costs a row lookup per reading, ~6x slower
-            f" ROUND(AVG({_ANOMALY_SQL}), 4) AS anomaly_rate FROM health_metrics IGNORE INDEX (idx_health_user_time)"
+            f" ROUND(AVG({_ANOMALY_SQL}), 4) AS anomaly_rate FROM health_metrics IGNORE INDEX (uq_health_reading)"
             f" GROUP BY user_id ORDER BY anomaly_rate DESC, user_id LIMIT {PER_USER_LIMIT}",
             lambda context: _ANOMALY_PARAMS * 2,
         ),

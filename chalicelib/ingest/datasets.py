@@ -73,6 +73,8 @@ DATASETS: dict[str, Dataset] = {
                 Column("diastolic_bp", "int", minimum=60, maximum=120),
             ),
             table="health_metrics",
+            key=("user_id", "event_time"),  # a reading is stored once; a re-sent one replaces it
+            writer="upsert",
             row_rules=(_diastolic_not_above_systolic,),
         ),
         Dataset(

@@ -1,8 +1,15 @@
 """The ingest ledger (table ``ingest_ledger``): which source files were ingested, with their manifests.
 
 A file's ledger row is inserted in the transaction that loads its rows, so the rows and the row commit
-together. Its unique ``source_hash`` (bucket, key and content SHA-256) makes a concurrent or later delivery of
-the same bytes under the same key fail to insert it: that delivery rolls back and reports a duplicate.
+together. The duplicate rule (docs/ingest.md, "Duplicates"):
+
+- each key has one current entry (``current_key``): the content its latest ingested upload had;
+- a content is current under one key at most per dataset (``current_content``);
+- a delivery is a duplicate when it is a redelivery of an ingested object version (the same version id, or
+  without versioning the same ETag as the key's current entry), or when its bytes are the current content of
+  any key: its row then fails to insert (after waiting for a concurrent delivery's transaction), the delivery
+  rolls back and reports the entry that holds those bytes. Bytes superseded under their key (A, then B, then
+  A again) load again, so the newest upload of a key wins.
 """
 
 from __future__ import annotations
@@ -14,13 +21,17 @@ from typing import Any
 
 from chalicelib.core.mysql import get_database
 
+_ENTRY = "SELECT object_key, manifest, completed_at FROM ingest_ledger"
+ER_DUP_ENTRY = 1062
+
 
 class AlreadyIngested(Exception):
-    """The ledger already holds these bytes under this key."""
+    """The ledger already holds these bytes as the current content of a key."""
 
 
 @dataclass(frozen=True)
 class Entry:
+    key: str
     manifest: dict[str, Any]
     completed: bool
 
@@ -29,40 +40,52 @@ def _hash(*parts: str) -> str:
     return hashlib.sha256("\n".join(parts).encode("utf-8")).hexdigest()
 
 
-def find_by_etag(bucket: str, key: str, etag: str) -> Entry | None:
-    """The entry of the object ``bucket``/``key`` with this ETag, found before the object is read again."""
+def _entry(sql: str, args: tuple[Any, ...]) -> Entry | None:
     with get_database().cursor() as cur:
-        cur.execute(
-            "SELECT manifest, completed_at FROM ingest_ledger WHERE key_hash = %s AND etag = %s ORDER BY id LIMIT 1",
-            (_hash(bucket, key), etag),
-        )
+        cur.execute(_ENTRY + sql, args)  # sql-ok: constant columns and the callers' constant conditions
         row = cur.fetchone()
-    return Entry(json.loads(row["manifest"]), row["completed_at"] is not None) if row else None
+    if row is None:
+        return None
+    return Entry(row["object_key"], json.loads(row["manifest"]), row["completed_at"] is not None)
 
 
-def find_by_content(bucket: str, key: str, sha256: str) -> Entry | None:
-    with get_database().cursor() as cur:
-        cur.execute(
-            "SELECT manifest, completed_at FROM ingest_ledger WHERE source_hash = %s", (_hash(bucket, key, sha256),)
-        )
-        row = cur.fetchone()
-    return Entry(json.loads(row["manifest"]), row["completed_at"] is not None) if row else None
+def find_delivered(bucket: str, key: str, etag: str, version_id: str | None) -> Entry | None:
+    """The entry of this very object version, found before the object is read: by its version id when the
+    bucket is versioned, else the key's current entry when it has the same ETag."""
+    if version_id:
+        return _entry(" WHERE key_hash = %s AND version_id = %s ORDER BY id LIMIT 1", (_hash(bucket, key), version_id))
+    return _entry(" WHERE current_key = %s AND etag = %s", (_hash(bucket, key), etag))
+
+
+def find_current_content(dataset: str, sha256: str) -> Entry | None:
+    """The entry whose bytes ``sha256`` are a key's current content in ``dataset``."""
+    return _entry(" WHERE current_content = %s AND dataset = %s", (sha256, dataset[:64]))
 
 
 def record(cursor: Any, manifest: dict[str, Any]) -> None:
-    """Insert the ledger row of ``manifest``'s source in the caller's transaction; raises
-    :class:`AlreadyIngested` when these bytes under this key are already there (after waiting for a
-    concurrent delivery's transaction to finish)."""
+    """Insert the ledger row of ``manifest``'s source in the caller's transaction, as its key's current
+    content; raises :class:`AlreadyIngested` when these bytes are already a key's current content (after
+    waiting for a concurrent delivery's transaction to finish)."""
     import pymysql
 
     source = manifest["source"]
+    key_hash = _hash(source["bucket"], source["key"])
+    # the key's earlier content is superseded, unless it is these bytes (then the insert below fails)
+    cursor.execute(
+        "UPDATE ingest_ledger SET current_key = NULL, current_content = NULL"
+        " WHERE current_key = %s AND content_sha256 <> %s",
+        (key_hash, manifest["sha256"]),
+    )
     try:
         cursor.execute(
-            "INSERT INTO ingest_ledger (source_hash, key_hash, bucket, object_key, etag, version_id,"
-            " content_sha256, dataset, status, manifest) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
+            "INSERT INTO ingest_ledger (source_hash, key_hash, current_key, current_content, bucket, object_key,"
+            " etag, version_id, content_sha256, dataset, status, manifest)"
+            " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
             (
                 _hash(source["bucket"], source["key"], manifest["sha256"]),
-                _hash(source["bucket"], source["key"]),
+                key_hash,
+                key_hash,
+                manifest["sha256"],
                 source["bucket"],
                 source["key"],
                 source["etag"],
@@ -74,7 +97,7 @@ def record(cursor: Any, manifest: dict[str, Any]) -> None:
             ),
         )
     except pymysql.err.IntegrityError as exc:
-        if exc.args and exc.args[0] == 1062:  # ER_DUP_ENTRY
+        if exc.args and exc.args[0] == ER_DUP_ENTRY:
             raise AlreadyIngested(source["key"]) from exc
         raise
 
@@ -85,6 +108,7 @@ def mark_completed(manifest: dict[str, Any]) -> None:
     source = manifest["source"]
     with get_database().cursor() as cur:
         cur.execute(
-            "UPDATE ingest_ledger SET completed_at = CURRENT_TIMESTAMP(3), manifest = %s WHERE source_hash = %s",
+            "UPDATE ingest_ledger SET completed_at = CURRENT_TIMESTAMP(3), manifest = %s"
+            " WHERE source_hash = %s AND completed_at IS NULL",
             (json.dumps(manifest, default=str), _hash(source["bucket"], source["key"], manifest["sha256"])),
         )

@@ -22,6 +22,7 @@ import operator
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import Future
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, cast
 
@@ -49,28 +50,54 @@ def _literals(conn: Any, values: Sequence[Any]) -> Iterable[str]:
     return map(conn.escape, values)
 
 
-def _insert(cursor: Any, table: str, names: Sequence[str], rows: Sequence[Sequence[Any]], update: str = "") -> None:
+def _insert(cursor: Any, table: str, names: Sequence[str], rows: Sequence[Sequence[Any]], update: str = "") -> int:
     """Multi-row ``INSERT`` statements of at most :data:`MAX_STATEMENT_CHARS`; ``update`` is an
-    ``ON DUPLICATE KEY UPDATE`` clause body."""
+    ``ON DUPLICATE KEY UPDATE`` clause body. Answers MySQL's affected rows: 1 per row added, 2 per row
+    replaced by different values, 0 per row that was already stored as is."""
     if not rows:
-        return
+        return 0
     columns = [_literals(cursor.connection, values) for values in zip(*rows, strict=True)]
     values = list(map("({})".format, map(",".join, zip(*columns, strict=True))))
     prefix = f"INSERT INTO `{table}` ({_columns_sql(names)}) VALUES "  # noqa: S608 - names from the declaration
     suffix = f" ON DUPLICATE KEY UPDATE {update}" if update else ""  # an _update_clause of declared names
     # as many rows per statement as fit, judged by the longest row
     per_statement = max(1, MAX_STATEMENT_CHARS // (max(map(len, values)) + 1))
+    affected = 0
     for start in range(0, len(values), per_statement):
-        cursor.execute(prefix + ",".join(values[start : start + per_statement]) + suffix)
+        affected += cursor.execute(prefix + ",".join(values[start : start + per_statement]) + suffix)
+    return affected
 
 
 def _update_clause(names: Sequence[str], extra: Sequence[str] = ()) -> str:
     return ", ".join([f"`{name}` = VALUES(`{name}`)" for name in names] + list(extra))
 
 
-def write_append(cursor: Any, dataset: Dataset, rows: Sequence[tuple], refs: Mapping) -> None:
+@dataclass
+class Written:
+    """What a batch did to rows already stored: ``present`` rows had a key already stored (by an earlier file or
+    earlier in this one), ``replaced`` of them had different values, which replaced the stored ones."""
+
+    present: int = 0
+    replaced: int = 0
+
+    def add(self, other: Written) -> None:
+        self.present += other.present
+        self.replaced += other.replaced
+
+
+class KeysTakenMeanwhile(Exception):
+    """Another transaction stored some of the keys ``LOAD DATA`` was adding (a concurrent delivery)."""
+
+
+def write_append(cursor: Any, dataset: Dataset, rows: Sequence[tuple], refs: Mapping) -> Written:
     """Append every row (the table assigns its own id)."""
     _insert(cursor, dataset.table, dataset.column_names, rows)
+    return Written()
+
+
+def _replaced(affected: int, rows: int, present: int) -> int:
+    """Rows replaced by different values, from an upsert's affected rows (1 per added row, 2 per changed one)."""
+    return (affected - (rows - present)) // 2
 
 
 def _load(cursor: Any, table: str, names: Sequence[str], rows: Sequence[Sequence[int | str]]) -> None:
@@ -97,7 +124,7 @@ def _load(cursor: Any, table: str, names: Sequence[str], rows: Sequence[Sequence
         )
     if loaded != len(rows) or cursor.warning_count:
         _raise_for_assigned_ids(cursor, table)
-        raise RuntimeError(
+        raise KeysTakenMeanwhile(
             f"LOAD DATA into {table}: {loaded} of {len(rows)} rows loaded, {cursor.warning_count} warnings"
         )
 
@@ -140,15 +167,16 @@ def _existing_keys(cursor: Any, table: str, key: str, values: Sequence[int]) -> 
     return {found for (found,) in cursor.fetchall()}
 
 
-def write_upsert(cursor: Any, dataset: Dataset, rows: Sequence[tuple], refs: Mapping) -> None:
+def write_upsert(cursor: Any, dataset: Dataset, rows: Sequence[tuple], refs: Mapping) -> Written:
     """Rows with the key replace the row with that key (or create it); rows without are appended.
 
     Rows that only add (a key not in the table, in its first row of the batch; rows without the key) are
     loaded with ``LOAD DATA`` (MySQL takes it faster than a multi-row ``INSERT ... ON DUPLICATE KEY UPDATE``)
     when the dataset allows: one integer key, every other column a required int or text. The rest keep the
     upsert, in file order after them, so a key repeated in a file still bumps ``version``. A key that another
-    transaction inserts in between makes :func:`_load` raise: the file rolls back and its redelivery upserts
-    that row."""
+    transaction inserts in between makes :func:`_load` raise :class:`KeysTakenMeanwhile`: the file rolls back
+    and its redelivery upserts that row (or, when the other transaction loaded the same bytes, is a
+    duplicate)."""
     names = dataset.column_names
     key = [names.index(k) for k in dataset.key]
     value_positions = [i for i, n in enumerate(names) if n not in dataset.key]
@@ -160,10 +188,11 @@ def write_upsert(cursor: Any, dataset: Dataset, rows: Sequence[tuple], refs: Map
         unkeyed = [tuple(row[i] for i in value_positions) for row in rows if any(row[k] is None for k in key)]
     update = _update_clause(values, dataset.on_update)
     if not _loadable(dataset):
-        _insert(cursor, dataset.table, names, keyed, update)
+        present = _present(cursor, dataset.table, dataset.key, [tuple(row[k] for k in key) for row in keyed])
+        affected = _insert(cursor, dataset.table, names, keyed, update)
         with assigning_ids(dataset.table):
             _insert(cursor, dataset.table, values, unkeyed)
-        return
+        return Written(present, _replaced(affected, len(keyed), present))
     (index,) = key
     existing = _existing_keys(cursor, dataset.table, names[index], [row[index] for row in keyed]) if keyed else set()
     new: list[tuple] = []
@@ -175,8 +204,30 @@ def write_upsert(cursor: Any, dataset: Dataset, rows: Sequence[tuple], refs: Map
             existing.add(row[index])  # a repeat later in the batch updates the row this one adds
             new.append(row)
     _load(cursor, dataset.table, names, new)
-    _insert(cursor, dataset.table, names, updates, update)
+    affected = _insert(cursor, dataset.table, names, updates, update)
     _load(cursor, dataset.table, values, unkeyed)
+    return Written(len(updates), _replaced(affected, len(updates), len(updates)))
+
+
+def _present(cursor: Any, table: str, key: Sequence[str], keys: Sequence[tuple]) -> int:
+    """How many of ``keys`` (tuples of the ``key`` columns, in file order) are already stored or repeat an
+    earlier one. One read per batch: the first key column's values and the others' ranges (an index range)."""
+    if not keys:
+        return 0
+    columns = list(zip(*keys, strict=True))
+    first = sorted(set(columns[0]))
+    marks = ", ".join(["%s"] * len(first))
+    ranges = "".join(f" AND `{name}` BETWEEN %s AND %s" for name in key[1:])  # sql-ok: declared names
+    cursor.execute(
+        f"SELECT {_columns_sql(key)} FROM `{table}` WHERE `{key[0]}` IN ({marks}){ranges}",  # sql-ok: declared
+        (*first, *(bound for values in columns[1:] for bound in (min(values), max(values)))),
+    )
+    seen = set(map(tuple, cursor.fetchall()))
+    present = 0
+    for found in keys:
+        present += found in seen
+        seen.add(found)
+    return present
 
 
 def _loadable(dataset: Dataset) -> bool:
@@ -190,7 +241,7 @@ def _loadable(dataset: Dataset) -> bool:
     )
 
 
-def write_orders(cursor: Any, dataset: Dataset, rows: Sequence[tuple], refs: Mapping) -> None:
+def write_orders(cursor: Any, dataset: Dataset, rows: Sequence[tuple], refs: Mapping) -> Written:
     """Order lines into ``order`` and ``order_item``: an item's amount is its product's price times the
     quantity, an order's amount the sum of its items (recomputed for every order the batch touched, so an
     order spread over several batches or files adds up). A line with an existing (order, item) number
@@ -206,7 +257,8 @@ def write_orders(cursor: Any, dataset: Dataset, rows: Sequence[tuple], refs: Map
         "`order_date_time` = VALUES(`order_date_time`)",
     )
     items = ("order_number", "order_item_number", "product_id", "quantity", "amount")
-    _insert(
+    present = _present(cursor, "order_item", items[:2], [(line[items[0]], line[items[1]]) for line in lines])
+    affected = _insert(
         cursor,
         "order_item",
         items,
@@ -219,19 +271,20 @@ def write_orders(cursor: Any, dataset: Dataset, rows: Sequence[tuple], refs: Map
         f" WHERE i.order_number = o.order_number) WHERE o.order_number IN ({placeholders})",
         tuple(orders),
     )
+    return Written(present, _replaced(affected, len(lines), present))
 
 
-WRITERS: dict[str, Callable[[Any, Dataset, Sequence[tuple], Mapping], None]] = {
+WRITERS: dict[str, Callable[[Any, Dataset, Sequence[tuple], Mapping], Written]] = {
     "append": write_append,
     "upsert": write_upsert,
     "orders": write_orders,
 }
 
 
-def write_rows(cursor: Any, dataset: Dataset, rows: Sequence[tuple], refs: Mapping) -> None:
+def write_rows(cursor: Any, dataset: Dataset, rows: Sequence[tuple], refs: Mapping) -> Written:
     """Write a batch of validated ``rows`` (tuples in the order of ``dataset.columns``) with the dataset's
     writer, inside the caller's transaction."""
-    WRITERS[dataset.writer](cursor, dataset, rows, refs)
+    return WRITERS[dataset.writer](cursor, dataset, rows, refs)
 
 
 class BatchWriter:
@@ -250,6 +303,7 @@ class BatchWriter:
         self._write = functools.partial(write_rows, cursor, dataset, refs=refs)
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ingest-writer")
         self._pending: Future | None = None
+        self.written = Written()  # what the batches written so far did to rows already stored
 
     def write(self, rows: Sequence[tuple]) -> None:
         """Hand over ``rows`` (the caller must not change them afterwards)."""
@@ -260,7 +314,7 @@ class BatchWriter:
     def _wait(self) -> None:
         pending, self._pending = self._pending, None
         if pending is not None:
-            pending.result()
+            self.written.add(pending.result())
 
     def close(self) -> None:
         """Wait for the batch in flight; raises its error."""

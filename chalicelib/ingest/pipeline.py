@@ -9,8 +9,10 @@ that it stays in place for a row with more fields than the header). Then
 Exactly once: all of a file's rows and its ledger row (:mod:`chalicelib.ingest.ledger`) commit in one transaction,
 after the outputs are complete. A crash before the commit leaves nothing loaded, and the redelivery loads
 the file; a crash after it leaves the ledger row without ``completed_at``, and the redelivery only writes the
-manifest and publishes the event. A delivery of bytes already ingested under the key reports ``duplicate``
-with the first ingest's counts and loads nothing.
+manifest and publishes the event. A redelivery of an ingested object version, or bytes that are the current
+content of any key, report ``duplicate`` with the first ingest's counts and the key that loaded them, and load
+nothing (:mod:`chalicelib.ingest.ledger`). Rows whose natural key is already stored replace the stored row
+(the newest file wins); the manifest counts them (``already_present``, of which ``replaced`` differed).
 """
 
 from __future__ import annotations
@@ -104,16 +106,18 @@ def ingest_object(
         raise ValueError(f"not an upload to ingest: {key!r}")
     meta = s3.head(bucket, key, version_id)
     etag = meta["ETag"].strip('"')
-    seen = ledger.find_by_etag(bucket, key, etag)
+    seen = ledger.find_delivered(bucket, key, etag, meta.get("VersionId"))
     if seen is not None:
         return _redelivered(upload, seen)
     manifest = _new_manifest(upload, meta, etag)
     reader = s3.ObjectReader(bucket, key, meta.get("VersionId"))
     try:
         _ingest(upload, reader, manifest, batch_rows)
-    except ledger.AlreadyIngested:
-        seen = ledger.find_by_content(bucket, key, manifest["sha256"])
-        if seen is None:  # the other delivery's transaction rolled back after all
+    except (ledger.AlreadyIngested, loaders.KeysTakenMeanwhile):
+        # a concurrent delivery committed first; a duplicate when it stored these very bytes
+        reader.drain()
+        seen = ledger.find_current_content(upload.dataset, reader.sha256)
+        if seen is None:  # the other delivery loaded other bytes, or rolled back after all: deliver again
             raise
         return _redelivered(upload, seen)
     finally:
@@ -137,6 +141,8 @@ def _new_manifest(upload: Upload, meta: dict[str, Any], etag: str) -> dict[str, 
         "sha256": None,
         "counts": {"input": 0, "loaded": 0, "rejected": 0},
         "reasons": {},
+        "already_present": 0,
+        "replaced": 0,
         "outputs": {"processed": None, "rejected": None},
         "started_at": _now(),
     }
@@ -248,7 +254,9 @@ def _load_rows(
         positions = _header_positions(dataset, header)
         references = loaders.load_references(cursor, dataset)
         outputs = _Outputs(upload, dataset, header)
-        reasons = _stream_rows(dataset, rows, positions, references, outputs, cursor, manifest["counts"], batch_rows)
+        reasons, written = _stream_rows(
+            dataset, rows, positions, references, outputs, cursor, manifest["counts"], batch_rows
+        )
     except BaseException as exc:
         if outputs is not None:
             outputs.abort()
@@ -264,6 +272,7 @@ def _load_rows(
     counts["rejected"] = sum(reasons.values())
     counts["loaded"] = counts["input"] - counts["rejected"]
     manifest["reasons"] = dict(sorted(reasons.items()))
+    manifest.update(already_present=written.present, replaced=written.replaced)
     manifest["sha256"] = reader.sha256
     manifest["outputs"] = outputs.keys(counts["rejected"])
     return outputs
@@ -278,8 +287,9 @@ def _stream_rows(
     cursor: Any,
     counts: dict[str, int],
     batch_rows: int,
-) -> Counter[str]:
-    """Validate each row, write it to its output and the valid ones to MySQL in batches; the reasons.
+) -> tuple[Counter[str], loaders.Written]:
+    """Validate each row, write it to its output and the valid ones to MySQL in batches; the reasons, and what
+    the writes did to rows already stored.
 
     A batch is validated a column at a time when all its rows are valid, else row by row."""
     reasons: Counter[str] = Counter()
@@ -314,7 +324,7 @@ def _stream_rows(
     with loaders.BatchWriter(cursor, dataset, references) as writer:
         for batch in _batches(rows, batch_rows):
             writer.write(validate(batch))
-    return reasons
+    return reasons, writer.written
 
 
 def _batches(rows: Iterator[list[str]], size: int) -> Iterator[list[list[str]]]:
@@ -340,18 +350,25 @@ def _complete(upload: Upload, manifest: dict[str, Any]) -> dict[str, Any]:
 
 
 def _redelivered(upload: Upload, seen: ledger.Entry) -> dict[str, Any]:
-    """A delivery of bytes already recorded: finish what a crash interrupted, or report a duplicate."""
-    if not seen.completed:
+    """A delivery of bytes already recorded: finish what a crash interrupted, or report a duplicate that names
+    the key whose ingest loaded them."""
+    if not seen.completed and seen.key == upload.key:
         return _complete(upload, seen.manifest)
     manifest = {
         **seen.manifest,
         "status": "duplicate",
+        "duplicate_of": {"key": seen.key, "manifest_key": _manifest_key(upload.bucket, seen.key)},
         "original": {k: seen.manifest.get(k) for k in ("status", "started_at", "finished_at")},
         "duplicate_delivered_at": _now(),
     }
     s3.put_json(upload.bucket, upload.manifest_key, manifest)
     _publish(upload, "duplicate", manifest["counts"])
     return _summary(upload, manifest, "duplicate")
+
+
+def _manifest_key(bucket: str, key: str) -> str | None:
+    loaded = Upload.parse(bucket, key)
+    return loaded.manifest_key if loaded else None
 
 
 def _publish(upload: Upload, status: str, counts: dict[str, int]) -> None:
@@ -383,6 +400,7 @@ def _summary(upload: Upload, manifest: dict[str, Any], status: str) -> dict[str,
         "status": status,
         "counts": manifest["counts"],
         "reasons": manifest["reasons"],
+        "already_present": manifest.get("already_present", 0),
         "manifest_key": upload.manifest_key,
     }
     if manifest.get("reason"):

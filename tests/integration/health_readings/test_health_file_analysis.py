@@ -420,11 +420,16 @@ def test_bedrock_failures_fall_back_to_the_rule_based_insights(
     assert len(received(report_queue)) == 1
 
 
-def test_an_uploaded_health_csv_is_ingested_analysed_and_reported_through_local_delivery(s3, platform, report_queue):
+def test_an_uploaded_health_csv_is_ingested_analysed_and_reported_through_local_delivery(
+    s3, db, platform, report_queue
+):
     """End to end as in ``make run``: upload to raw/, the delivery loop runs the ingest, whose completion
     event the loop hands to ``on_pipeline_event``; nothing else is called."""
     from app import app
     from devtools.events import deliver_pending, setup_delivery
+
+    with db.cursor() as cur:  # the sample's bytes, still current under another test's key, would be a duplicate
+        cur.execute("DELETE FROM ingest_ledger")
 
     bucket = platform["DATA_BUCKET"]
     path = f"e2e/{uuid.uuid4().hex[:8]}/sample data"

@@ -1,0 +1,47 @@
+-- The same data is never counted twice (docs/ingest.md, "Duplicates").
+-- 1. The ledger knows each key's current content (current_key) and which key holds a content now
+--    (current_content, per dataset): bytes that are the current content of any key are a duplicate; bytes
+--    superseded under their key (A, then B, then A again) load again. source_hash is no longer unique.
+-- 2. health_metrics stores a reading once per (user_id, event_time): readings already stored twice are
+--    removed first, keeping the first one (the migration's log line gives the number of rows removed).
+-- MySQL has no ADD COLUMN/INDEX IF NOT EXISTS: each ALTER runs only when its change is missing, so the file
+-- can be re-run whole after an interruption.
+SET @ddl = IF(
+    (SELECT COUNT(*) FROM information_schema.columns
+      WHERE table_schema = DATABASE() AND table_name = 'ingest_ledger' AND column_name = 'current_key') = 0,
+    'ALTER TABLE ingest_ledger ADD COLUMN current_key CHAR(64) NULL, ADD COLUMN current_content CHAR(64) NULL, DROP INDEX uq_ingest_ledger_source, ADD INDEX idx_ingest_ledger_source (source_hash)',
+    'DO 0');
+PREPARE ddl FROM @ddl;
+EXECUTE ddl;
+DEALLOCATE PREPARE ddl;
+
+UPDATE ingest_ledger l
+  JOIN (SELECT key_hash, MAX(id) AS id FROM ingest_ledger GROUP BY key_hash) latest ON l.id = latest.id
+   SET l.current_key = l.key_hash;
+
+UPDATE ingest_ledger l
+  JOIN (SELECT MIN(id) AS id FROM ingest_ledger WHERE current_key IS NOT NULL GROUP BY dataset, content_sha256) kept
+    ON l.id = kept.id
+   SET l.current_content = l.content_sha256;
+
+SET @ddl = IF(
+    (SELECT COUNT(*) FROM information_schema.statistics
+      WHERE table_schema = DATABASE() AND table_name = 'ingest_ledger'
+        AND index_name = 'uq_ingest_ledger_current_key') = 0,
+    'ALTER TABLE ingest_ledger ADD UNIQUE KEY uq_ingest_ledger_current_key (current_key), ADD UNIQUE KEY uq_ingest_ledger_current_content (current_content, dataset)',
+    'DO 0');
+PREPARE ddl FROM @ddl;
+EXECUTE ddl;
+DEALLOCATE PREPARE ddl;
+
+DELETE h FROM health_metrics h
+  JOIN health_metrics kept ON kept.user_id = h.user_id AND kept.event_time = h.event_time AND kept.id < h.id;
+
+SET @ddl = IF(
+    (SELECT COUNT(*) FROM information_schema.statistics
+      WHERE table_schema = DATABASE() AND table_name = 'health_metrics' AND index_name = 'uq_health_reading') = 0,
+    'ALTER TABLE health_metrics ADD UNIQUE KEY uq_health_reading (user_id, event_time), DROP INDEX idx_health_user_time',
+    'DO 0');
+PREPARE ddl FROM @ddl;
+EXECUTE ddl;
+DEALLOCATE PREPARE ddl;
