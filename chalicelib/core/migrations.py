@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import Any
 
+from chalicelib.core.logs import log_event
 from chalicelib.core.mysql import Database
 
 SQL_DIR = Path(__file__).resolve().parent / "sql"
@@ -25,8 +27,15 @@ def split_statements(sql: str) -> list[str]:
     return [s.strip() for s in re.split(r";\s*$", without_comments, flags=re.MULTILINE) if s.strip()]
 
 
+def _run(cursor: Any, statement: str) -> int:
+    """Run one statement; the rows it removed (a migration that removes duplicates says how many)."""
+    affected = cursor.execute(statement)
+    return affected if statement.lstrip().upper().startswith("DELETE") else 0
+
+
 def apply_migrations(database: Database) -> list[str]:
-    """Apply the migrations ``database`` has not seen yet; returns the versions applied now."""
+    """Apply the migrations ``database`` has not seen yet; returns the versions applied now. Each logs a line
+    ``migration applied`` with the rows its ``DELETE`` statements removed."""
     applied_now = []
     with database.cursor(dicts=False) as cur:
         cur.execute("SELECT GET_LOCK(%s, 30)", (LOCK_NAME,))
@@ -41,9 +50,9 @@ def apply_migrations(database: Database) -> list[str]:
             for path in migration_files():
                 if path.stem in done:
                     continue
-                for statement in split_statements(path.read_text()):
-                    cur.execute(statement)
+                removed = sum(_run(cur, statement) for statement in split_statements(path.read_text()))
                 cur.execute("INSERT INTO schema_migrations (version) VALUES (%s)", (path.stem,))
+                log_event("migration applied", version=path.stem, rows_removed=removed)
                 applied_now.append(path.stem)
         finally:
             cur.execute("SELECT RELEASE_LOCK(%s)", (LOCK_NAME,))

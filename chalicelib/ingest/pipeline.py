@@ -119,7 +119,7 @@ def ingest_object(
         seen = ledger.find_current_content(upload.dataset, reader.sha256)
         if seen is None:  # the other delivery loaded other bytes, or rolled back after all: deliver again
             raise
-        return _redelivered(upload, seen)
+        return _redelivered(upload, seen, finish_interrupted=False)  # the winner is finishing its own
     finally:
         reader.close()
     return _complete(upload, manifest)
@@ -349,10 +349,10 @@ def _complete(upload: Upload, manifest: dict[str, Any]) -> dict[str, Any]:
     return _summary(upload, manifest, manifest["status"])
 
 
-def _redelivered(upload: Upload, seen: ledger.Entry) -> dict[str, Any]:
+def _redelivered(upload: Upload, seen: ledger.Entry, *, finish_interrupted: bool = True) -> dict[str, Any]:
     """A delivery of bytes already recorded: finish what a crash interrupted, or report a duplicate that names
     the key whose ingest loaded them."""
-    if not seen.completed and seen.key == upload.key:
+    if finish_interrupted and not seen.completed and seen.key == upload.key:
         return _complete(upload, seen.manifest)
     manifest = {
         **seen.manifest,
