@@ -138,7 +138,7 @@ def run_analysis() -> dict:
 @app.schedule("cron(30 20 * * ? *)", name="daily_analysis")
 def daily_analysis(event: CloudWatchEvent) -> dict:
     """Every ANALYSIS_SOURCES database, daily at 20:30 UTC (after the sales report)."""
-    return analysis.run_analyses(trigger="schedule")
+    return analysis.run_analyses(trigger="schedule", profile=True)
 
 
 @app.on_sns_message(

@@ -23,6 +23,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from chalicelib.analysis.profile import profile_source
 from chalicelib.core.bodies import json_object
 from chalicelib.core.errors import InvalidInput, PlatformError
 from chalicelib.core.logs import log_event, metric
@@ -36,6 +37,7 @@ PER_USER_LIMIT = 1000  # bounds the result object; the overview still counts eve
 SALES_DAYS = 30
 PERCENTILES = (25, 50, 75, 90, 99)
 HISTOGRAM_BUCKETS = 10
+MAX_TABLE_NAME = 64  # MySQL's identifier length
 RESERVED_SOURCE_NAMES = frozenset({"health"})  # analysis/health/ holds the analyses of ingested health files
 
 
@@ -246,13 +248,17 @@ def run_analysis(analysis: Analysis, database: Database, zone: ZoneInfo) -> dict
     return context.results
 
 
-def analyse_source(source: str, zone: ZoneInfo) -> dict[str, Any]:
-    """Every analysis that fits ``source``'s tables; raises when the source is down or fits none."""
+Profile = bool | list[str]  # profile no table, every table, or the tables named
+
+
+def analyse_source(source: str, zone: ZoneInfo, profile: Profile = False) -> dict[str, Any]:
+    """Every analysis that fits ``source``'s tables, and the profile of its tables when asked; raises when the
+    source is down, or fits no analysis and no profile was asked."""
     database = get_database(source)
     try:
         tables = existing_tables(database)
         fitting = [a for a in ANALYSES if a.tables <= tables]
-        if not fitting:
+        if not fitting and profile is False:
             needs = "; ".join(", ".join(sorted(a.tables)) for a in ANALYSES)
             raise SourceNotAnalysable(f"database {database.name!r} has none of the tables an analysis needs ({needs})")
         analyses = {}
@@ -260,22 +266,24 @@ def analyse_source(source: str, zone: ZoneInfo) -> dict[str, Any]:
             started = time.perf_counter()
             analyses[analysis.name] = run_analysis(analysis, database, zone)
             analyses[analysis.name]["duration_ms"] = round((time.perf_counter() - started) * 1000, 1)
+        profiled = None if profile is False else profile_source(database, None if profile is True else profile)
     finally:
         database.close()  # connections are per thread, and this thread ends with the run
     skipped = {a.name: {"missing_tables": sorted(a.tables - tables)} for a in ANALYSES if a not in fitting}
-    return {"database": database.name, "analyses": analyses, "skipped": skipped}
+    found = {"database": database.name, "analyses": analyses, "skipped": skipped}
+    return found if profiled is None else {**found, "profile": profiled}
 
 
 def _result_key(source: str, run_at: datetime) -> str:
     return f"analysis/{source}/{run_at.strftime('%Y%m%dT%H%M%S.%fZ')}.json"
 
 
-def _analyse_and_store(source: str, run_at: datetime, trigger: str, zone: ZoneInfo) -> dict[str, Any]:
+def _analyse_and_store(source: str, run_at: datetime, trigger: str, zone: ZoneInfo, profile: Profile) -> dict[str, Any]:
     """One source's entry in the answer; its result object (or the error) is stored under its key."""
     started = time.perf_counter()
     document: dict[str, Any] = {"source": source, "run_at": run_at, "trigger": trigger, "timezone": zone.key}
     try:
-        document.update(status="ok", **analyse_source(source, zone))
+        document.update(status="ok", **analyse_source(source, zone, profile))
     except Exception as exc:  # one source's failure (down, no tables, SQL error) must not stop the others
         # a driver's words (which may name a host) go to the log only; the answer has the error's public message
         shown = exc.public_message if isinstance(exc, PlatformError) else str(exc)
@@ -285,6 +293,8 @@ def _analyse_and_store(source: str, run_at: datetime, trigger: str, zone: ZoneIn
     entry: dict[str, Any] = {"status": document["status"], "key": _result_key(source, run_at)}
     if document["status"] == "ok":
         entry.update(analyses=sorted(document["analyses"]), skipped=sorted(document["skipped"]))
+        if "profile" in document:
+            entry["profiled_tables"] = sorted(document["profile"]["tables"])
     else:
         entry["error"] = document["error"]
     try:
@@ -304,25 +314,27 @@ def configured_sources() -> list[str]:
     return sources
 
 
-def run_analyses(sources: Iterable[str] | None = None, trigger: str = "api") -> dict[str, Any]:
-    """Analyse ``sources`` (all configured ones when ``None``) in parallel: ``{"results": {source: entry}}``."""
+def run_analyses(
+    sources: Iterable[str] | None = None, trigger: str = "api", profile: Profile = False
+) -> dict[str, Any]:
+    """Analyse ``sources`` (all configured ones when ``None``) in parallel, profiling their tables as ``profile``
+    asks: ``{"results": {source: entry}}``."""
     from concurrent.futures import ThreadPoolExecutor  # only runs need it: kept out of every cold start
 
     names = list(dict.fromkeys(sources)) if sources is not None else configured_sources()
     run_at = datetime.now(UTC)
     zone = ZoneInfo(get_settings().report_timezone)
     with ThreadPoolExecutor(max_workers=max(1, len(names))) as pool:
-        entries = pool.map(lambda source: _analyse_and_store(source, run_at, trigger, zone), names)
+        entries = pool.map(lambda source: _analyse_and_store(source, run_at, trigger, zone, profile), names)
         results = dict(zip(names, entries, strict=True))
     for source, entry in results.items():  # recorded on the invocation's thread, whose log line carries them
         metric("AnalysisDuration", entry["duration_ms"], Source=source)
     return {"results": results}
 
 
-def requested_sources(raw_body: bytes | str | None) -> list[str] | None:
+def requested_sources(body: dict[str, Any]) -> list[str] | None:
     """The sources a ``POST /analysis`` body names (``None``: all). Raises :class:`InvalidInput` saying what is
-    wrong with a body that is not ``{}`` or ``{"sources": [known names, ...]}``."""
-    body = json_object(raw_body, ["sources"], '{"sources": ["public"]}')
+    wrong with ``sources`` when it is not a list of known names."""
     if "sources" not in body:
         return None
     sources = body["sources"]
@@ -335,6 +347,24 @@ def requested_sources(raw_body: bytes | str | None) -> list[str] | None:
     return sources
 
 
+def requested_profile(body: dict[str, Any]) -> Profile:
+    """What a ``POST /analysis`` body's ``profile`` asks: ``true`` (every table), ``false`` (none, the default)
+    or a list of table names (each profiled in every source that has it)."""
+    profile = body.get("profile", False)
+    if isinstance(profile, bool):
+        return profile
+    if not isinstance(profile, list) or not profile or not all(map(_table_name, profile)):
+        raise InvalidInput(
+            f"'profile' must be true, false or a non-empty list of table names of 1 to {MAX_TABLE_NAME} characters"
+        )
+    return profile
+
+
+def _table_name(name: Any) -> bool:
+    return isinstance(name, str) and 0 < len(name) <= MAX_TABLE_NAME
+
+
 def analyse_request(raw_body: bytes | str | None) -> dict[str, Any]:
     """``POST /analysis``: validate the body, then :func:`run_analyses` on the sources it names."""
-    return run_analyses(requested_sources(raw_body), trigger="api")
+    body = json_object(raw_body, ["sources", "profile"], '{"sources": ["public"], "profile": true}')
+    return run_analyses(requested_sources(body), trigger="api", profile=requested_profile(body))
