@@ -342,7 +342,7 @@ def _complete(upload: Upload, manifest: dict[str, Any]) -> dict[str, Any]:
     dataset = DATASETS.get(upload.dataset)
     if manifest["status"] == "loaded" and manifest["counts"]["loaded"] and dataset and dataset.after_load:
         dataset.after_load()
-    _publish(upload, manifest["status"], manifest["counts"])
+    _publish(upload, manifest["status"], manifest)
     ledger.mark_completed(manifest)
     metric("RowsLoaded", manifest["counts"]["loaded"], Dataset=upload.dataset)
     metric("RowsRejected", manifest["counts"]["rejected"], Dataset=upload.dataset)
@@ -362,7 +362,7 @@ def _redelivered(upload: Upload, seen: ledger.Entry, *, finish_interrupted: bool
         "duplicate_delivered_at": _now(),
     }
     s3.put_json(upload.bucket, upload.manifest_key, manifest)
-    _publish(upload, "duplicate", manifest["counts"])
+    _publish(upload, "duplicate", manifest)
     return _summary(upload, manifest, "duplicate")
 
 
@@ -371,16 +371,19 @@ def _manifest_key(bucket: str, key: str) -> str | None:
     return loaded.manifest_key if loaded else None
 
 
-def _publish(upload: Upload, status: str, counts: dict[str, int]) -> None:
+def _publish(upload: Upload, status: str, manifest: dict[str, Any]) -> None:
+    """The ``ingest.completed`` event; its ``processed_key`` is where the rows are (for a duplicate of another
+    key's bytes, that key's processed file)."""
+    processed = (manifest.get("outputs") or {}).get("processed") or upload.output("processed", ".csv")
     message = {
         "type": EVENT_TYPE,
         "dataset": upload.dataset,
         "bucket": upload.bucket,
         "source_key": upload.key,
         "manifest_key": upload.manifest_key,
-        "processed_key": upload.output("processed", ".csv"),
+        "processed_key": processed,
         "status": status,
-        "counts": counts,
+        "counts": manifest["counts"],
     }
     aws.client("sns").publish(
         TopicArn=get_settings().require("EVENTS_TOPIC_ARN"),

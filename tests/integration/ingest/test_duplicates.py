@@ -19,6 +19,7 @@ from chalicelib.ingest.pipeline import ingest_object
 from tests.ingest_support import (
     deliver,
     ingest_env_fixture,  # noqa: F401 - the ingest_env fixture
+    published_events,
     read_manifest,
     table_rows,
     upload,
@@ -60,6 +61,14 @@ def test_the_same_bytes_under_another_key_are_a_duplicate_naming_the_key_that_lo
     manifest = read_manifest("manifests/health/resent/day1-copy.json")
     assert manifest["status"] == "duplicate"
     assert manifest["duplicate_of"] == {"key": "raw/health/day1.csv", "manifest_key": "manifests/health/day1.json"}
+    # the completion event points the health analysis at the rows' file, so it finds them analysed already
+    [event] = [
+        e["message"] for e in published_events(ingest_env["events_queue"]) if e["message"]["status"] == "duplicate"
+    ]
+    assert (event["source_key"], event["processed_key"]) == (
+        "raw/health/resent/day1-copy.csv",
+        "processed/health/day1.csv",
+    )
 
 
 def test_upload_a_then_b_then_a_again_keeps_a(client, db, ingest_env):
