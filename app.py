@@ -14,7 +14,7 @@ from chalicelib.core.logs import log_invocation
 from chalicelib.core.settings import deploy_setting
 
 if TYPE_CHECKING:  # the checker sees the real packages; at run time each is imported on its handler's first use
-    from chalicelib import analysis, health_readings, heroes, ingest, reporting
+    from chalicelib import analysis, health_readings, heroes, ingest, operations, reporting
     from chalicelib.core import dependencies, migrations
 else:  # each function imports only what its handler uses (cold start: docs/benchmarks.md)
     analysis = LazyModule("chalicelib.analysis")
@@ -23,6 +23,7 @@ else:  # each function imports only what its handler uses (cold start: docs/benc
     heroes = LazyModule("chalicelib.heroes")
     ingest = LazyModule("chalicelib.ingest")
     migrations = LazyModule("chalicelib.core.migrations")
+    operations = LazyModule("chalicelib.operations")
     reporting = LazyModule("chalicelib.reporting")
 
 app = Chalice(app_name="serverless-data-platform")
@@ -139,6 +140,12 @@ def run_analysis() -> dict:
 def daily_analysis(event: CloudWatchEvent) -> dict:
     """Every ANALYSIS_SOURCES database, daily at 20:30 UTC (after the sales report)."""
     return analysis.run_analyses(trigger="schedule", profile=True)
+
+
+@app.schedule("cron(0 6 * * ? *)", name="daily_digest")
+def daily_digest(event: CloudWatchEvent) -> dict:
+    """The previous UTC day's digest for the people who run the pipeline (SNS, SES), sent once per day."""
+    return operations.send_daily_digest(event.time)
 
 
 @app.on_sns_message(

@@ -96,6 +96,9 @@ FUNCTIONS: dict[str, FunctionAccess] = {
         db_secrets=DB_SECRETS,
         db_connections={"default": 1, "public": 1},
     ),
+    "daily_digest": FunctionAccess(
+        reads=("analysis/",), writes=("analysis/",), topics=("REPORT_TOPIC_ARN",), asynchronous=True, ses=True
+    ),
 }
 
 # Sizing of the database connections (docs/deploy.md "Sizing"): every function that keeps MySQL connections has a

@@ -1,6 +1,6 @@
 """The same analyses over every named database of ``ANALYSIS_SOURCES`` (``POST /analysis`` and the daily
 schedule), results as JSON under ``analysis/<source>/`` in the data bucket."""
 
-from chalicelib.analysis.sources import analyse_request, run_analyses
+from chalicelib.analysis.sources import analyse_request, run_analyses, runs_between
 
-__all__ = ["analyse_request", "run_analyses"]
+__all__ = ["analyse_request", "run_analyses", "runs_between"]

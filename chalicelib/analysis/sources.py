@@ -14,6 +14,7 @@ request; values are ``%s`` parameters. Each statement's ``# noqa: S608`` names w
 
 from __future__ import annotations
 
+import json
 import logging
 import math
 import time
@@ -24,6 +25,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from chalicelib.analysis.profile import profile_source
+from chalicelib.core import aws
 from chalicelib.core.bodies import json_object
 from chalicelib.core.errors import InvalidInput, PlatformError
 from chalicelib.core.logs import log_event, metric
@@ -330,6 +332,41 @@ def run_analyses(
     for source, entry in results.items():  # recorded on the invocation's thread, whose log line carries them
         metric("AnalysisDuration", entry["duration_ms"], Source=source)
     return {"results": results}
+
+
+DIGEST_RUNS = 20  # runs per source a digest lists
+
+
+def runs_between(start: datetime, end: datetime) -> dict[str, list[dict[str, Any]]]:
+    """``{source: [run]}`` of the analysis runs stored in ``[start, end)`` (UTC; keys start with the run's
+    time), at most :data:`DIGEST_RUNS` per source: each run's key, trigger, status and error or analyses."""
+    bucket, s3 = get_settings().require("DATA_BUCKET"), aws.client("s3")
+    runs: dict[str, list[dict[str, Any]]] = {}
+    for source in configured_sources():
+        first, after = _result_key(source, start), _result_key(source, end)
+        keys = [key for key in _keys_by_day(s3, bucket, source, start, end) if first <= key < after]
+        for key in keys[:DIGEST_RUNS]:
+            document = json.loads(s3.get_object(Bucket=bucket, Key=key)["Body"].read())
+            run = {"key": key, "trigger": document.get("trigger"), "status": document.get("status")}
+            if document.get("status") == "ok":
+                run["analyses"] = sorted(document.get("analyses", {}))
+                run["profiled_tables"] = len(document.get("profile", {}).get("tables", {}))
+            else:
+                run["error"] = document.get("error")
+            runs.setdefault(source, []).append(run)
+    return runs
+
+
+def _keys_by_day(s3: Any, bucket: str, source: str, start: datetime, end: datetime) -> list[str]:
+    """The result keys of ``source`` on the UTC days from ``start`` to ``end``, in order."""
+    keys: list[str] = []
+    day = start.date()
+    while day <= end.date():
+        prefix = f"analysis/{source}/{day.strftime('%Y%m%d')}T"
+        for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
+            keys += [obj["Key"] for obj in page.get("Contents", [])]
+        day += timedelta(days=1)
+    return sorted(keys)
 
 
 def requested_sources(body: dict[str, Any]) -> list[str] | None:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import codecs
 import csv
 import json
+import re
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -206,6 +207,28 @@ def analyse_file(bucket: str, processed_key: str, source_key: str | None = None)
     }
     log_event("health.analysis", **summary)
     return summary
+
+
+DIGEST_FILES = 100  # analysed files a digest lists; it counts what they found
+_HEAD_BYTES = 8192  # the leading fields of an analysis object: put_result_with_list writes them before the list
+_HEAD_FIELD = re.compile(r'^  "(source_key|records_analyzed|anomaly_count)": (.*),$', re.MULTILINE)
+
+
+def analysed_between(start: datetime, end: datetime) -> list[dict[str, Any]]:
+    """The health files analysed and reported in ``[start, end)`` (UTC), at most :data:`DIGEST_FILES`: each
+    one's analysis key, source key, readings analysed and anomalies found. Only the head of each analysis
+    object is read (its anomaly list may be large)."""
+    s3, bucket = aws.client("s3"), get_settings().require("DATA_BUCKET")
+    files: list[dict[str, Any]] = []
+    for key in notifications.sent_between(start, end, ANALYSIS_PREFIX, DIGEST_FILES):
+        try:
+            head = s3.get_object(Bucket=bucket, Key=key, Range=f"bytes=0-{_HEAD_BYTES - 1}")["Body"].read()
+        except s3.exceptions.NoSuchKey:  # removed since (a lifecycle rule, by hand): listed as such
+            files.append({"analysis_key": key, "missing": True})
+            continue
+        fields = {name: json.loads(value) for name, value in _HEAD_FIELD.findall(head.decode("utf-8", "replace"))}
+        files.append({"analysis_key": key, **fields})
+    return files
 
 
 def handle_pipeline_message(message: str) -> dict[str, Any]:

@@ -20,6 +20,7 @@ import hashlib
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from chalicelib.core import aws
@@ -127,6 +128,22 @@ def all_sent(analysis_key: str, content_etag: str) -> bool:
         )
         sent = {row[0] for row in cur.fetchall()}
     return set(wanted) <= sent
+
+
+def sent_between(start: datetime, end: datetime, key_prefix: str, limit: int) -> list[str]:
+    """The analysis keys under ``key_prefix`` whose SNS notification was sent in ``[start, end)`` (UTC), at most
+    ``limit``, oldest first."""
+    with get_database().cursor(dicts=False) as cur:
+        cur.execute(
+            "SELECT analysis_key FROM analysis_notifications WHERE channel = 'sns' AND sent_at >= %s"
+            " AND sent_at < %s AND analysis_key LIKE %s ORDER BY sent_at LIMIT %s",
+            (start.replace(tzinfo=None), end.replace(tzinfo=None), _like_prefix(key_prefix), limit),
+        )
+        return [row[0] for row in cur.fetchall()]
+
+
+def _like_prefix(prefix: str) -> str:
+    return prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
 
 
 def publish_sns(report: Report) -> str:

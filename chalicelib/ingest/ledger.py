@@ -17,6 +17,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from chalicelib.core.mysql import get_database
@@ -100,6 +101,38 @@ def record(cursor: Any, manifest: dict[str, Any]) -> None:
         if exc.args and exc.args[0] == ER_DUP_ENTRY:
             raise AlreadyIngested(source["key"]) from exc
         raise
+
+
+def record_duplicate(bucket: str, key: str, original: dict[str, Any]) -> None:
+    """Note a delivery of ``key`` reported as a duplicate of ``original`` (the manifest of the ingest that
+    loaded the bytes), for the daily digest. The row is never a key's current content."""
+    with get_database().cursor() as cur:
+        cur.execute(
+            "INSERT INTO ingest_ledger (source_hash, key_hash, bucket, object_key, etag, content_sha256, dataset,"
+            " status, manifest, completed_at) VALUES (%s, %s, %s, %s, %s, %s, %s, 'duplicate', %s,"
+            " CURRENT_TIMESTAMP(3))",
+            (
+                _hash(bucket, key, original["sha256"]),
+                _hash(bucket, key),
+                bucket,
+                key,
+                original["source"]["etag"],
+                original["sha256"],
+                original["dataset"][:64],
+                json.dumps({"duplicate_of": original["source"]["key"]}),
+            ),
+        )
+
+
+def entries_between(start: datetime, end: datetime) -> list[dict[str, Any]]:
+    """The ledger rows created in ``[start, end)`` (UTC): ``object_key``, ``dataset``, ``status``, ``manifest``."""
+    with get_database().cursor() as cur:
+        cur.execute(
+            "SELECT object_key, dataset, status, manifest FROM ingest_ledger"
+            " WHERE created_at >= %s AND created_at < %s ORDER BY id",
+            (start.replace(tzinfo=None), end.replace(tzinfo=None)),
+        )
+        return [{**row, "manifest": json.loads(row["manifest"])} for row in cur.fetchall()]
 
 
 def mark_completed(manifest: dict[str, Any]) -> None:

@@ -362,6 +362,7 @@ def _redelivered(upload: Upload, seen: ledger.Entry, *, finish_interrupted: bool
         "duplicate_delivered_at": _now(),
     }
     s3.put_json(upload.bucket, upload.manifest_key, manifest)
+    ledger.record_duplicate(upload.bucket, upload.key, seen.manifest)
     _publish(upload, "duplicate", manifest)
     return _summary(upload, manifest, "duplicate")
 

@@ -30,6 +30,7 @@ FUNCTIONS = {
     "daily_sales_report",
     "on_pipeline_event",
     "daily_analysis",
+    "daily_digest",
     "migrate",
 }
 DATA = f"arn:aws:s3:::{OUTPUTS['DataBucketName']}"
