@@ -40,7 +40,8 @@ SALES_DAYS = 30
 PERCENTILES = (25, 50, 75, 90, 99)
 HISTOGRAM_BUCKETS = 10
 MAX_TABLE_NAME = 64  # MySQL's identifier length
-RESERVED_SOURCE_NAMES = frozenset({"health"})  # analysis/health/ holds the analyses of ingested health files
+# analysis/health/ holds the analyses of ingested health files, analysis/digest/ the daily digests
+RESERVED_SOURCE_NAMES = frozenset({"health", "digest"})
 
 
 @dataclass

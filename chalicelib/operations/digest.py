@@ -1,6 +1,7 @@
 """The daily digest for the people who run the pipeline: the day's ingests per dataset (files, rows loaded,
 rejected with the top reasons, already present, duplicates), the anomalies found in the health files analysed,
-the analysis runs and any that failed, with where to find each result.
+the analysis runs and any that failed, with where to find each result. The digest itself is stored as JSON
+under ``analysis/digest/<day>.json``.
 
 It covers the UTC day before the schedule fires, and goes out on ``REPORT_TOPIC_ARN`` (and by SES email with an
 HTML part when ``SES_SENDER`` and ``SES_RECIPIENTS`` are set) once per day and channel: the send is claimed in
@@ -15,10 +16,12 @@ from typing import Any
 
 from chalicelib.analysis import runs_between
 from chalicelib.core.logs import log_event
+from chalicelib.core.results import put_result
 from chalicelib.health_readings import Report, analysed_between, notify_once
 from chalicelib.ingest import ingests_between
 
 SUBJECT_PREFIX = "Platform daily digest"
+DIGEST_PREFIX = "analysis/digest/"  # with the analyses ("digest" is a reserved source name there)
 DIGEST_ETAG = "daily-digest"  # one digest per day: its claim does not depend on what it says
 
 
@@ -47,9 +50,15 @@ def collect(day: date) -> dict[str, Any]:
 def send_daily_digest(event_time: str) -> dict[str, Any]:
     """The schedule's handler: collect the previous UTC day and send its digest once per channel."""
     digest = collect(digest_day(event_time))
+    digest["key"] = put_result(f"{DIGEST_PREFIX}{digest['day']}.json", digest)  # rewritten by a second firing
     outcomes = notify_once(f"digest/{digest['day']}", DIGEST_ETAG, render(digest))
-    log_event("daily digest", day=digest["day"], outcomes=outcomes)
-    return {"day": digest["day"], "notifications": outcomes, "failed_runs": len(digest["failed_runs"])}
+    log_event("daily digest", day=digest["day"], key=digest["key"], outcomes=outcomes)
+    return {
+        "day": digest["day"],
+        "key": digest["key"],
+        "notifications": outcomes,
+        "failed_runs": len(digest["failed_runs"]),
+    }
 
 
 def render(digest: dict[str, Any]) -> Report:
@@ -80,7 +89,7 @@ def _run_line(source: str, run: dict[str, Any]) -> str:
 
 
 def _text_lines(digest: dict[str, Any]) -> list[str]:
-    lines = [_subject(digest), "", "Ingests"]
+    lines = [_subject(digest), f"This digest as JSON: {digest['key']}", "", "Ingests"]
     lines += [f"- {_ingest_line(name, s)}" for name, s in sorted(digest["ingests"].items())] or ["- none"]
     lines += ["", f"Anomalies: {digest['anomalies']} in {len(digest['health_files'])} health files analysed"]
     lines += [

@@ -278,7 +278,10 @@ def test_policies_name_exact_buckets_prefixes_topics_parameters_and_key(package)
     assert _allowed(pipeline, "bedrock:InvokeModel") == [
         "arn:aws:bedrock:eu-west-1::foundation-model/anthropic.claude-3-haiku-20240307-v1:0"
     ]
-    for name in FUNCTIONS - {"on_pipeline_event"}:
+    assert _allowed(policies["daily_digest"], "ses:SendRawEmail") == _allowed(pipeline, "ses:SendRawEmail")
+    assert _allowed(policies["daily_digest"], "s3:GetObject") == [f"{DATA}/analysis/*"]
+    assert _allowed(policies["daily_digest"], "bedrock:InvokeModel") == []
+    for name in FUNCTIONS - {"on_pipeline_event", "daily_digest"}:
         assert _allowed(policies[name], "ses:SendRawEmail") == _allowed(policies[name], "bedrock:InvokeModel") == []
     assert [r for p in policies.values() for r in _allowed(p, "s3:PutObject") if r.startswith(ARCHIVE)] == [
         f"{ARCHIVE}/exports/*"

@@ -69,7 +69,9 @@ def day_of_work(client, db, ingest_env, report_queue, monkeypatch):
     return runs
 
 
-def test_the_digest_tells_the_day_and_goes_out_once(client, aws_endpoint, report_queue, day_of_work, monkeypatch):
+def test_the_digest_tells_the_day_and_goes_out_once(
+    client, aws_endpoint, ingest_env, report_queue, day_of_work, monkeypatch
+):
     sender = "digest@example.com"
     monkeypatch.setenv("SES_SENDER", sender)
     monkeypatch.setenv("SES_RECIPIENTS", "ops@example.com")
@@ -81,13 +83,15 @@ def test_the_digest_tells_the_day_and_goes_out_once(client, aws_endpoint, report
     first = _fire(client, tomorrow_morning)
     second = _fire(client, tomorrow_morning + timedelta(minutes=5))  # the schedule fired twice
 
-    assert first == {"day": today, "notifications": {"sns": "sent", "email": "sent"}, "failed_runs": 1}
+    key = f"analysis/digest/{today}.json"
+    assert first == {"day": today, "key": key, "notifications": {"sns": "sent", "email": "sent"}, "failed_runs": 1}
     assert second["notifications"] == {"sns": "already_sent", "email": "already_sent"}
     [message] = received(report_queue)
     assert message["Subject"] == f"Platform daily digest - {today}, 1 failed analyses"
     text = message["Message"]
     assert "- health: 1 files (0 rejected whole), 3 rows loaded (0 already present), 2 rejected (top reasons:" in text
     assert "1 duplicate deliveries; manifests under manifests/health/" in text
+    assert f"This digest as JSON: {key}" in text
     assert "Anomalies: 1 in 1 health files analysed" in text
     assert "- 1 of 3 readings -> analysis/health/ward/monday.json" in text
     assert f"public [api] ok (health, sales, superheroes) -> {day_of_work['public']['key']}" in text
@@ -96,12 +100,22 @@ def test_the_digest_tells_the_day_and_goes_out_once(client, aws_endpoint, report
     parts = {p.get_content_type(): p.get_payload(decode=True).decode() for p in mail.walk() if not p.is_multipart()}
     assert set(parts) == {"text/plain", "text/html"}
     assert "<h2>Anomalies: 1</h2>" in parts["text/html"] and "analysis/health/ward/monday.json" in parts["text/html"]
+    stored = json.loads(boto3.client("s3").get_object(Bucket=ingest_env["bucket"], Key=key)["Body"].read())
+    assert (
+        stored["ingests"]["health"]["rows_loaded"] == 3
+        and stored["failed_runs"][0]["key"] == day_of_work["bare"]["key"]
+    )
 
 
 def test_a_day_without_work_still_gets_its_digest(client, db, platform, report_queue):
     with db.cursor() as cur:
         cur.execute("DELETE FROM analysis_notifications WHERE analysis_key LIKE 'digest/%%'")
     result = _fire(client, datetime(2020, 1, 2, 6, 0, tzinfo=UTC))
-    assert result == {"day": "2020-01-01", "notifications": {"sns": "sent"}, "failed_runs": 0}
+    assert result == {
+        "day": "2020-01-01",
+        "key": "analysis/digest/2020-01-01.json",
+        "notifications": {"sns": "sent"},
+        "failed_runs": 0,
+    }
     [message] = received(report_queue)
     assert "Ingests\n- none" in message["Message"] and "Analysis runs\n- none" in message["Message"]
