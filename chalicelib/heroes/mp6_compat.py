@@ -100,6 +100,8 @@ def _coerce(name: str, value: Any) -> Any:
     kind = BY_NAME[name].kind
     if kind == "int" and (isinstance(value, bool) or (isinstance(value, str) and _INTEGER_TEXT.fullmatch(value))):
         return int(value)
+    if kind == "int" and isinstance(value, float) and value.is_integer():
+        return int(value)
     if kind == "text" and isinstance(value, int) and abs(value) < 10**20:
         return str(value)
     return value

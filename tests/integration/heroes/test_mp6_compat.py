@@ -52,6 +52,11 @@ CASES: list[tuple[str, Any, Any]] = [
         {"USE_CACHE": "False", "REQUEST": "write", "SQLS": [hero(id=7, xp=20004, age=3)]},
         "write success",
     ),
+    (
+        "write with an integral float xp",
+        {"USE_CACHE": "False", "REQUEST": "write", "SQLS": [hero(xp=20005.0)]},
+        "write success",
+    ),
     ("write of no heroes", {"USE_CACHE": "False", "REQUEST": "write", "SQLS": []}, "write success"),
     ("missing USE_CACHE", {"REQUEST": "read", "SQLS": [9999]}, Crash("the body has no USE_CACHE")),
     ("missing REQUEST", {"USE_CACHE": "True", "SQLS": [9999]}, Crash("the body has no REQUEST")),
