@@ -149,9 +149,9 @@ def _in_flight(db: Database) -> list[str]:
     return [row["info"] or "" for row in rows]
 
 
-def test_concurrent_deliveries_of_an_id_carrying_file_load_it_once_and_the_loser_is_a_duplicate(db, ingest_env):
-    """Issue 11: the loser's LOAD DATA meets the winner's ids; it answers ``duplicate``, it does not raise.
-    A lock on the ledger (held by the test) keeps the winner's transaction open until both are in flight."""
+def test_concurrent_deliveries_of_an_id_carrying_file_load_it_once_and_the_losers_are_duplicates(db, ingest_env):
+    """Issue 11: the losers' LOAD DATA meets the winner's ids; they answer ``duplicate``, they do not raise.
+    A lock on the ledger (held by the test) keeps the winner's transaction open until all three are in flight."""
     bucket, key = ingest_env["bucket"], "raw/superheroes/big.csv"
     upload(key, heroes_file("hero", 5000))
     results: list[Any] = []
@@ -164,15 +164,14 @@ def test_concurrent_deliveries_of_an_id_carrying_file_load_it_once_and_the_loser
 
     with db.transaction() as cur:  # connections are per thread: the deliveries have their own
         cur.execute("SELECT id FROM ingest_ledger FOR UPDATE")  # no row: a lock on the whole index range
-        threads = [threading.Thread(target=run) for _ in range(2)]
+        threads = [threading.Thread(target=run) for _ in range(3)]
         for thread in threads:
             thread.start()
         deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:  # one waits for the ledger, the other's LOAD DATA for its rows
+        while time.monotonic() < deadline:  # one waits for the ledger, the others' LOAD DATA for its rows
             running = _in_flight(db)
-            if any(q.startswith("INSERT INTO ingest_ledger") for q in running) and any(
-                q.startswith("LOAD DATA") for q in running
-            ):
+            statements = [q.split(" ", 2)[:2] for q in running]
+            if statements.count(["INSERT", "INTO"]) == 1 and statements.count(["LOAD", "DATA"]) == 2:
                 break
             time.sleep(0.05)
         else:
@@ -180,7 +179,7 @@ def test_concurrent_deliveries_of_an_id_carrying_file_load_it_once_and_the_loser
     for thread in threads:
         thread.join(timeout=60)
 
-    assert sorted(results) == ["duplicate", "loaded"]
+    assert sorted(results) == ["duplicate", "duplicate", "loaded"]
     assert count(db, "superheroes") == 5000
 
 
