@@ -70,12 +70,22 @@ def base_tables(database: Database) -> dict[str, int]:
         return {name: int(rows) for name, rows in cur.fetchall()}
 
 
-def profile_source(database: Database, tables: Sequence[str] | None = None) -> dict[str, Any]:
-    """``{"tables": {name: profile}, "missing_tables": [...]}`` for ``tables`` (every base table when None)."""
+def profile_source(database: Database, tables: Sequence[str] | None, budget_seconds: float) -> dict[str, Any]:
+    """``{"tables": {name: profile}, "missing_tables": [...], "not_profiled": [...]}`` for ``tables`` (every
+    base table when None). No table is started after ``budget_seconds`` (one table takes about a second at
+    most): the rest are listed in ``not_profiled``, to be named in a later request or left to the schedule."""
+    deadline = time.monotonic() + budget_seconds
     estimates = base_tables(database)
     wanted = list(estimates) if tables is None else list(dict.fromkeys(tables))
-    profiles = {name: profile_table(database, name, estimates[name]) for name in wanted if name in estimates}
-    return {"tables": profiles, "missing_tables": [name for name in wanted if name not in estimates]}
+    profiles: dict[str, Any] = {}
+    not_profiled = []
+    for name in (name for name in wanted if name in estimates):
+        if time.monotonic() >= deadline:
+            not_profiled.append(name)
+        else:
+            profiles[name] = profile_table(database, name, estimates[name])
+    missing = [name for name in wanted if name not in estimates]
+    return {"tables": profiles, "missing_tables": missing, "not_profiled": not_profiled}
 
 
 def profile_table(database: Database, table: str, estimate: int) -> dict[str, Any]:

@@ -40,6 +40,9 @@ SALES_DAYS = 30
 PERCENTILES = (25, 50, 75, 90, 99)
 HISTOGRAM_BUCKETS = 10
 MAX_TABLE_NAME = 64  # MySQL's identifier length
+# tables are profiled until this many seconds have passed: an API answer stays inside API Gateway's 29 s, the
+# schedule inside daily_analysis's 300 s timeout
+PROFILE_SECONDS = {"api": 15.0, "schedule": 240.0}
 # analysis/health/ holds the analyses of ingested health files, analysis/digest/ the daily digests
 RESERVED_SOURCE_NAMES = frozenset({"health", "digest"})
 
@@ -254,10 +257,11 @@ def run_analysis(analysis: Analysis, database: Database, zone: ZoneInfo) -> dict
 Profile = bool | list[str]  # profile no table, every table, or the tables named
 
 
-def analyse_source(source: str, zone: ZoneInfo, profile: Profile = False) -> dict[str, Any]:
+def analyse_source(source: str, zone: ZoneInfo, profile: Profile = False, trigger: str = "api") -> dict[str, Any]:
     """Every analysis that fits ``source``'s tables, and the profile of its tables when asked; raises when the
     source is down, or fits no analysis and no profile was asked."""
     database = get_database(source)
+    profiled = None
     try:
         tables = existing_tables(database)
         fitting = [a for a in ANALYSES if a.tables <= tables]
@@ -269,7 +273,9 @@ def analyse_source(source: str, zone: ZoneInfo, profile: Profile = False) -> dic
             started = time.perf_counter()
             analyses[analysis.name] = run_analysis(analysis, database, zone)
             analyses[analysis.name]["duration_ms"] = round((time.perf_counter() - started) * 1000, 1)
-        profiled = None if profile is False else profile_source(database, None if profile is True else profile)
+        if profile is not False:
+            budget = PROFILE_SECONDS.get(trigger, PROFILE_SECONDS["api"])
+            profiled = profile_source(database, None if profile is True else profile, budget)
     finally:
         database.close()  # connections are per thread, and this thread ends with the run
     skipped = {a.name: {"missing_tables": sorted(a.tables - tables)} for a in ANALYSES if a not in fitting}
@@ -286,7 +292,7 @@ def _analyse_and_store(source: str, run_at: datetime, trigger: str, zone: ZoneIn
     started = time.perf_counter()
     document: dict[str, Any] = {"source": source, "run_at": run_at, "trigger": trigger, "timezone": zone.key}
     try:
-        document.update(status="ok", **analyse_source(source, zone, profile))
+        document.update(status="ok", **analyse_source(source, zone, profile, trigger))
     except Exception as exc:  # one source's failure (down, no tables, SQL error) must not stop the others
         # a driver's words (which may name a host) go to the log only; the answer has the error's public message
         shown = exc.public_message if isinstance(exc, PlatformError) else str(exc)

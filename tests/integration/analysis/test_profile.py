@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from chalicelib.analysis.profile import EXACT_ROWS, SAMPLE_ROWS
+from chalicelib.analysis.profile import EXACT_ROWS, SAMPLE_ROWS, profile_source
 from chalicelib.core.mysql import Database
 from chalicelib.core.settings import parse_settings
 from devtools.localdb import create_database
@@ -150,6 +150,7 @@ def test_a_million_row_table_is_profiled_from_a_bounded_sample(client, s3, platf
 def test_named_tables_only_and_missing_ones_listed(client, s3, platform, own_source):
     profile = _profile(client, s3, platform, ["people", "nope"])
     assert list(profile["tables"]) == ["people"] and profile["missing_tables"] == ["nope"]
+    assert profile["not_profiled"] == []
 
 
 @pytest.mark.parametrize("profile", ["yes", [], [""], ["x" * 65], [1], {"people": True}])
@@ -158,3 +159,9 @@ def test_a_bad_profile_is_a_400(client, own_source, profile):
     response = client.http.post("/analysis", headers={"Content-Type": "application/json"}, body=body)
     assert response.status_code == 400
     assert "'profile' must be true, false or a non-empty list of table names" in json.loads(response.body)["Message"]
+
+
+def test_tables_left_when_the_time_budget_is_spent_are_listed_not_profiled(own_source):
+    """What bounds an API request's profiling (15 s there): no table is started after the budget."""
+    profile = profile_source(own_source, ["people", "events"], budget_seconds=0)
+    assert profile == {"tables": {}, "missing_tables": [], "not_profiled": ["people", "events"]}
