@@ -1,7 +1,10 @@
 """Versioned, idempotent schema migrations: ``chalicelib/core/sql/NNNN_name.sql``, applied in order, each once.
 
 Each file is also written to be safe to run twice (``IF NOT EXISTS``), because MySQL commits DDL implicitly
-and a migration interrupted half way is re-run whole. A named lock keeps two deployers from racing.
+and a migration interrupted half way is re-run whole. MySQL has no ``ADD COLUMN/INDEX IF NOT EXISTS``: an
+``ALTER TABLE`` is atomic, so one that fails because its column or key is there already (or, for a ``DROP``,
+gone already) was applied by the interrupted run and is passed over. A named lock keeps two deployers from
+racing.
 """
 
 from __future__ import annotations
@@ -27,10 +30,22 @@ def split_statements(sql: str) -> list[str]:
     return [s.strip() for s in re.split(r";\s*$", without_comments, flags=re.MULTILINE) if s.strip()]
 
 
+# ER_DUP_FIELDNAME, ER_DUP_KEYNAME, ER_CANT_DROP_FIELD_OR_KEY: the ALTER's change is already there
+ALREADY_APPLIED = frozenset({1060, 1061, 1091})
+
+
 def _run(cursor: Any, statement: str) -> int:
     """Run one statement; the rows it removed (a migration that removes duplicates says how many)."""
-    affected = cursor.execute(statement)
-    return affected if statement.lstrip().upper().startswith("DELETE") else 0
+    import pymysql
+
+    try:
+        affected = cursor.execute(statement)
+    except pymysql.err.MySQLError as exc:
+        if not (statement.upper().startswith("ALTER TABLE") and exc.args and exc.args[0] in ALREADY_APPLIED):
+            raise
+        log_event("migration statement already applied", statement=statement[:120], error=exc.args[0])
+        return 0
+    return affected if statement.upper().startswith("DELETE") else 0
 
 
 def apply_migrations(database: Database) -> list[str]:

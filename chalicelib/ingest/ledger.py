@@ -43,7 +43,7 @@ def _hash(*parts: str) -> str:
 
 def _entry(sql: str, args: tuple[Any, ...]) -> Entry | None:
     with get_database().cursor() as cur:
-        cur.execute(_ENTRY + sql, args)  # sql-ok: constant columns and the callers' constant conditions
+        cur.execute(_ENTRY + sql, args)
         row = cur.fetchone()
     if row is None:
         return None

@@ -52,4 +52,4 @@ def test_every_migration_file_splits_into_whole_statements_with_distinct_version
         for statement in statements:
             assert not statement.endswith(";"), (path.name, statement)
             assert not re.search(r"^\s*--", statement, flags=re.MULTILINE), (path.name, statement)
-            assert re.match(r"(CREATE|ALTER|INSERT|UPDATE|DROP)\b", statement), (path.name, statement)
+            assert re.match(r"(CREATE|ALTER|INSERT|UPDATE|DELETE|DROP)\b", statement), (path.name, statement)

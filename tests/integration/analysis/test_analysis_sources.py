@@ -244,7 +244,7 @@ def test_the_readme_curl_examples_answer_results_for_their_sources(client, sourc
     calls = re.findall(
         r"curl -s -X POST http://127\.0\.0\.1:8000(/analysis)(?: -H '[^']*')?(?: -d '([^']*)')?", section
     )
-    assert len(calls) == 2
+    assert len(calls) == 4  # every source, one source, and two profiles
     for path, body in calls:
         response = client.http.post(path, headers={"Content-Type": "application/json"}, body=body)
         results = json.loads(response.body)["results"]

@@ -15,7 +15,7 @@ from chalicelib.analysis.profile import EXACT_ROWS, SAMPLE_ROWS, profile_source
 from chalicelib.core.mysql import Database
 from chalicelib.core.settings import parse_settings
 from devtools.localdb import create_database
-from tests.conftest import SUFFIX, reset_clients
+from tests.support.environment import SUFFIX, reset_clients
 
 OWN_DB = f"test_undeclared{SUFFIX}"
 BIG_ROWS = 1_000_000
@@ -32,7 +32,7 @@ def _build(database: Database) -> None:
     """The undeclared tables; the million-row one is kept between runs (building it takes seconds)."""
     with database.cursor() as cur:
         for table in ("people", "empty things", "odd`names"):
-            cur.execute(f"DROP TABLE IF EXISTS `{table.replace('`', '``')}`")  # sql-ok: the test's names
+            cur.execute(f"DROP TABLE IF EXISTS `{table.replace('`', '``')}`")
         cur.execute(
             "CREATE TABLE people (id INT NOT NULL AUTO_INCREMENT PRIMARY KEY, name VARCHAR(30) NULL,"
             " age TINYINT UNSIGNED NULL, balance DECIMAL(10,2) NOT NULL, joined DATE NULL, seen_at DATETIME NULL,"

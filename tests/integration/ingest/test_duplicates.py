@@ -16,9 +16,8 @@ import pytest
 from chalicelib.core.migrations import apply_migrations
 from chalicelib.core.mysql import Database
 from chalicelib.ingest.pipeline import ingest_object
-from tests.ingest_support import (
+from tests.support.ingest import (
     deliver,
-    ingest_env_fixture,  # noqa: F401 - the ingest_env fixture
     published_events,
     read_manifest,
     table_rows,
@@ -35,7 +34,7 @@ def readings(*rows: tuple[str, str, int]) -> str:
 
 
 def count(db: Database, table: str) -> int:
-    return table_rows(db, f"SELECT COUNT(*) AS n FROM `{table}`")[0]["n"]  # sql-ok: the tests' table names
+    return table_rows(db, f"SELECT COUNT(*) AS n FROM `{table}`")[0]["n"]  # noqa: S608 - the tests' table names
 
 
 def heroes_file(name: str, rows: int = 3) -> str:
@@ -189,10 +188,9 @@ def test_the_migration_removes_readings_stored_twice_and_says_how_many(db, caplo
         cur.execute("ALTER TABLE health_metrics DROP INDEX uq_health_reading")
         cur.execute("ALTER TABLE health_metrics ADD INDEX idx_health_user_time (user_id, event_time)")
         cur.execute("DELETE FROM schema_migrations WHERE version = '0040_ingest_duplicates'")
-        values = "('2025-09-17 08:00:00', 'u1', %s, 95, 21, 37.5, 120, 80)"
         cur.executemany(
             "INSERT INTO health_metrics (event_time, user_id, heart_rate, spo2, steps, temp_c, systolic_bp,"
-            f" diastolic_bp) VALUES {values}",
+            " diastolic_bp) VALUES ('2025-09-17 08:00:00', 'u1', %s, 95, 21, 37.5, 120, 80)",
             [(100,), (101,), (102,)],
         )
         cur.execute(

@@ -1,6 +1,6 @@
-"""The daily digest (issue 12): the day's ingests per dataset, the anomalies found, the analysis runs and the
-failed ones, with where to find each result; SNS, and SES with an HTML part; sent once per day even when the
-schedule fires twice."""
+"""The daily digest (issue 12; in the ingest tier for its fixture): the day's ingests per dataset, the anomalies
+found, the analysis runs and the failed ones, with where to find each result; SNS, and SES with an HTML part;
+sent once per day even when the schedule fires twice."""
 
 from __future__ import annotations
 
@@ -15,8 +15,9 @@ import pytest
 
 from chalicelib.core.settings import parse_settings
 from devtools.localdb import create_database
-from tests.conftest import SUFFIX, received, reset_clients
-from tests.ingest_support import deliver, ingest_env_fixture, published_events, upload  # noqa: F401
+from tests.support.environment import SUFFIX, reset_clients
+from tests.support.ingest import deliver, published_events, upload
+from tests.support.sns_inbox import received
 
 HEADER = "event_time,user_id,heart_rate,spo2,steps,temp_c,systolic_bp,diastolic_bp\n"
 READINGS = HEADER + (
