@@ -15,6 +15,7 @@ from typing import Any
 
 from chalicelib.core.bodies import decode_json
 from chalicelib.core.errors import InvalidInput
+from chalicelib.core.params import json_integer, shown
 from chalicelib.heroes import cache as hero_cache
 from chalicelib.heroes.schema import BY_NAME, FIELDS, Hero
 from chalicelib.heroes.store import insert, load_by_xp
@@ -24,6 +25,7 @@ from chalicelib.heroes.validation import MAX_HEROES_PER_WRITE, MAX_XP_VALUES, fi
 _NUMBER_TEXT = re.compile(r"\s*[+-]?[0-9]{1,40}(\.[0-9]{0,40})?\s*")
 _INTEGER_TEXT = re.compile(r"\s*[+-]?[0-9]{1,20}\s*")
 _XP = BY_NAME["xp"]
+_ANY_INTEGER = 10**4300  # bounds no decoded integer passes: the body decoder refuses longer ones
 
 
 def mp6(raw_body: bytes | str | None) -> tuple[dict[str, Any], str | None]:
@@ -71,40 +73,33 @@ def write(documents: list[Any]) -> None:
 
 
 def xp_of(value: Any, where: str) -> int | None:
-    """The xp an SQLS entry names, or None when no hero can have it (a fraction, a value outside the column's
-    range): the original compared it as a number and found no row. ``true``/``false`` are MySQL's 1 and 0."""
-    if isinstance(value, bool | int):
-        number = Decimal(int(value))
-    elif isinstance(value, float) and value == value and abs(value) != float("inf"):
-        number = Decimal(value)
-    elif isinstance(value, str) and _NUMBER_TEXT.fullmatch(value):
+    """The xp an SQLS entry names, or None when no hero can have it. A string is compared as a number, as the
+    original's formatted SQL compared it (a fraction or a value outside the column's range finds no row); a
+    JSON number follows the integer rule of every route (``1.0`` and ``true`` are refused)."""
+    if not isinstance(value, str):
+        number = Decimal(json_integer(value, f"{where}: xp", -_ANY_INTEGER, _ANY_INTEGER))
+    elif _NUMBER_TEXT.fullmatch(value):
         number = Decimal(value.strip())
     else:
-        raise InvalidInput(f"{where} must be an xp number or a string of one, got {json_type(value)} {value!r:.60}")
+        raise InvalidInput(f"{where}: xp must be an integer or a string of a number, got {shown(value)}")
     in_range = number == number.to_integral_value() and _XP.minimum <= number <= _XP.maximum
     return int(number) if in_range else None
 
 
 def _hero(document: Any, where: str) -> Hero:
-    """The five hero fields of ``document`` within the column limits; ``xp`` may be a string of an integer (or
-    true/false, MySQL's 1/0) and a text field a number (the original formatted values into its SQL)."""
+    """The five hero fields of ``document`` within the column limits; ``xp`` may also be a string of an
+    integer (the original formatted it into its SQL)."""
     if not isinstance(document, dict):
         raise InvalidInput(f"{where}a hero must be a JSON object, got {json_type(document)}")
     missing = [name for name in FIELDS if name not in document]
     if missing:
         raise InvalidInput(f"{where}missing field(s) {missing}")
-    return {name: field(where, name, _coerce(name, document[name])) for name in FIELDS}
+    return {name: field(where, name, _xp_text(document[name]) if name == "xp" else document[name]) for name in FIELDS}
 
 
-def _coerce(name: str, value: Any) -> Any:
-    kind = BY_NAME[name].kind
-    if kind == "int" and (isinstance(value, bool) or (isinstance(value, str) and _INTEGER_TEXT.fullmatch(value))):
-        return int(value)
-    if kind == "int" and isinstance(value, float) and value.is_integer():
-        return int(value)
-    if kind == "text" and isinstance(value, int) and abs(value) < 10**20:
-        return str(value)
-    return value
+def _xp_text(value: Any) -> Any:
+    """``"20003"`` as ``20003``; anything else as sent."""
+    return int(value) if isinstance(value, str) and _INTEGER_TEXT.fullmatch(value) else value
 
 
 def _required(document: dict[str, Any], key: str) -> Any:
