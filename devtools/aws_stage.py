@@ -120,6 +120,7 @@ TEMPLATE_NAMES = {
     "daily_sales_report": "SalesReport",
     "on_pipeline_event": "PipelineEvent",
     "daily_analysis": "Analysis",
+    "daily_digest": "Digest",
     "migrate": "Migrate",
 }
 DURATION_ALARM_PERCENT = 80  # of the function's timeout: about to be cut off
