@@ -5,6 +5,7 @@ a string MySQL cannot store). The values inside are then checked by :mod:`chalic
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Sequence
 from typing import Any
 
@@ -18,9 +19,17 @@ def _no_constant(name: str) -> Any:
     raise InvalidInput(f"the request body is not valid JSON: {name} is not a JSON number")
 
 
+def _finite_float(text: str) -> float:
+    """A JSON number with a fraction or exponent; one too large for a float (``1e999``) is refused, not infinity."""
+    value = float(text)
+    if math.isinf(value):
+        raise InvalidInput(f"the request body has a number too large to be a number the platform accepts: {text[:20]}")
+    return value
+
+
 def _parse(text: str) -> Any:
     try:
-        return json.loads(text, parse_constant=_no_constant)
+        return json.loads(text, parse_constant=_no_constant, parse_float=_finite_float)
     except json.JSONDecodeError as exc:
         raise InvalidInput(f"the request body is not valid JSON: {exc}") from None
     except RecursionError:

@@ -15,7 +15,7 @@ from typing import Any
 
 from chalicelib.core.bodies import decode_json
 from chalicelib.core.errors import InvalidInput
-from chalicelib.core.params import json_integer, shown
+from chalicelib.core.params import shown
 from chalicelib.heroes import cache as hero_cache
 from chalicelib.heroes.schema import BY_NAME, FIELDS, Hero
 from chalicelib.heroes.store import insert, load_by_xp
@@ -23,9 +23,7 @@ from chalicelib.heroes.validation import MAX_HEROES_PER_WRITE, MAX_XP_VALUES, fi
 
 # what the original's formatted SQL compared as a number: an optional sign, digits, an optional fraction
 _NUMBER_TEXT = re.compile(r"\s*[+-]?[0-9]{1,40}(\.[0-9]{0,40})?\s*")
-_INTEGER_TEXT = re.compile(r"\s*[+-]?[0-9]{1,20}\s*")
 _XP = BY_NAME["xp"]
-_ANY_INTEGER = 10**4300  # bounds no decoded integer passes: the body decoder refuses longer ones
 
 
 def mp6(raw_body: bytes | str | None) -> tuple[dict[str, Any], str | None]:
@@ -73,17 +71,25 @@ def write(documents: list[Any]) -> None:
 
 
 def xp_of(value: Any, where: str) -> int | None:
-    """The xp an SQLS entry names, or None when no hero can have it. A string is compared as a number, as the
-    original's formatted SQL compared it (a fraction or a value outside the column's range finds no row); a
-    JSON number follows the integer rule of every route (``1.0`` and ``true`` are refused)."""
-    if not isinstance(value, str):
-        number = Decimal(json_integer(value, f"{where}: xp", -_ANY_INTEGER, _ANY_INTEGER))
-    elif _NUMBER_TEXT.fullmatch(value):
-        number = Decimal(value.strip())
-    else:
-        raise InvalidInput(f"{where}: xp must be an integer or a string of a number, got {shown(value)}")
+    """The xp an SQLS entry names, or None when no hero can have it. Every value is compared as a number, as the
+    original's formatted SQL compared it: a JSON number or a numeric string (a fraction or a value outside the
+    column's range finds no row), ``true``/``false`` as MySQL's 1/0. Anything else crashed the original."""
+    number = _as_number(value)
+    if number is None:
+        raise InvalidInput(f"{where}: xp must be a number or a string of a number, got {shown(value)}")
     in_range = number == number.to_integral_value() and _XP.minimum <= number <= _XP.maximum
     return int(number) if in_range else None
+
+
+def _as_number(value: Any) -> Decimal | None:
+    """``value`` as the number MySQL compared when the original formatted it into its SQL; None if it was not one."""
+    if isinstance(value, bool | int):
+        return Decimal(int(value))
+    if isinstance(value, float):
+        return Decimal(repr(value))
+    if isinstance(value, str) and _NUMBER_TEXT.fullmatch(value):
+        return Decimal(value.strip())
+    return None
 
 
 def _hero(document: Any, where: str) -> Hero:
@@ -98,8 +104,10 @@ def _hero(document: Any, where: str) -> Hero:
 
 
 def _xp_text(value: Any) -> Any:
-    """``"20003"`` as ``20003``; anything else as sent."""
-    return int(value) if isinstance(value, str) and _INTEGER_TEXT.fullmatch(value) else value
+    """An xp as the original's INSERT stored it: ``"20003"`` and ``20003.0`` as ``20003``, ``true`` as ``1``;
+    anything else as sent (the column checks then say why it does not fit)."""
+    number = _as_number(value)
+    return int(number) if number is not None and number == number.to_integral_value() else value
 
 
 def _required(document: dict[str, Any], key: str) -> Any:
