@@ -12,7 +12,7 @@ from chalice.app import HeadersType
 
 from chalicelib.core.errors import DependencyUnavailable, PlatformError
 from chalicelib.core.logs import log_event
-from chalicelib.core.settings import ConfigError, deploy_setting
+from chalicelib.core.settings import deploy_setting, parse_flag
 
 READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
@@ -31,10 +31,7 @@ def write_routes_need_api_key() -> bool:
     """``REQUIRE_API_KEY`` (``true`` in the dev/prod stages): API Gateway then answers 403 to a write without a
     valid ``x-api-key``. Read when ``app.py`` is imported, so through :func:`deploy_setting`; ``chalice local``
     and ``chalice.test.Client`` never enforce keys, and the local stage sets it to ``false`` anyway."""
-    value = deploy_setting("REQUIRE_API_KEY", "false").strip().lower()
-    if value not in {"true", "false"}:
-        raise ConfigError(f"setting REQUIRE_API_KEY must be true or false, got {value!r}")
-    return value == "true"
+    return parse_flag("REQUIRE_API_KEY", deploy_setting("REQUIRE_API_KEY", "false"))
 
 
 def json_route(app: Chalice, path: str, **options: Any) -> Callable[[Callable[..., Any]], Callable[..., Any]]:

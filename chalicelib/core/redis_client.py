@@ -3,17 +3,29 @@
 Timeouts are short (``REDIS_TIMEOUT_MS``, 500 ms unless a function sets it): with Redis unreachable a read
 must fall back to MySQL quickly rather than hang.
 redis-py reconnects by itself on the next command after a drop, so the app recovers without a restart.
+
+With ``REDIS_CLUSTER=true`` the client is a ``redis.cluster.RedisCluster`` (ElastiCache cluster mode, or any
+Redis Cluster): ``REDIS_URL`` names one node (ElastiCache: the configuration endpoint), the client asks it for
+the slot map, connects to the node owning each key's hash slot and follows ``MOVED``/``ASK`` after a failover
+or resharding. Same timeouts, TLS (``rediss://``) and AUTH token on every node connection. Unlike the
+single-node client, it contacts the cluster when it is built (to read the slot map), i.e. on first use.
 """
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from chalicelib.core import aws
 from chalicelib.core.errors import DependencyUnavailable
 from chalicelib.core.settings import get_settings
 
+# After a failed attempt to build the cluster client (no node answered the slot map), callers are turned away
+# for this long instead of each waiting for the connect timeouts again.
+BUILD_RETRY_SECONDS = 2.0
+
 _client: Any = None
+_build_failed_at = float("-inf")
 
 
 def _auth_token(parameter: str | None) -> str | None:
@@ -27,28 +39,49 @@ def _auth_token(parameter: str | None) -> str | None:
         raise DependencyUnavailable("ssm", f"cannot read REDIS_AUTH_PARAMETER {parameter!r}: {exc}") from exc
 
 
+def _cluster_client(url: str, options: dict[str, Any]) -> Any:
+    """A ``RedisCluster`` for ``url``; it reads the slot map now, so an unreachable cluster fails here, as
+    :class:`DependencyUnavailable` (and for :data:`BUILD_RETRY_SECONDS` without trying again)."""
+    global _build_failed_at
+    if time.monotonic() - _build_failed_at < BUILD_RETRY_SECONDS:
+        raise DependencyUnavailable("redis", "the cluster's slot map could not be read moments ago")
+    from redis.cluster import RedisCluster
+    from redis.exceptions import RedisClusterException, RedisError
+
+    try:
+        return RedisCluster.from_url(url, **options)
+    except (RedisError, RedisClusterException, OSError) as exc:
+        _build_failed_at = time.monotonic()
+        raise DependencyUnavailable("redis", f"cannot read the cluster's slot map: {exc!r}") from exc
+
+
 def get_redis() -> Any:
-    """The shared ``redis.Redis`` client for ``REDIS_URL`` (``rediss://`` for TLS), authenticated with the token
-    of ``REDIS_AUTH_PARAMETER`` when set (a password in the URL wins)."""
+    """The shared client for ``REDIS_URL`` (``rediss://`` for TLS): ``redis.Redis``, or ``RedisCluster`` when
+    ``REDIS_CLUSTER`` is true; authenticated with the token of ``REDIS_AUTH_PARAMETER`` when set (a password in
+    the URL wins)."""
     global _client
     if _client is None:
-        import redis
-
         settings = get_settings()
         timeout = settings.timeouts.redis_ms / 1000
-        _client = redis.Redis.from_url(
-            settings.redis_url,
-            password=_auth_token(settings.redis_auth_parameter),
-            socket_timeout=timeout,
-            socket_connect_timeout=timeout,
-            health_check_interval=30,
-        )
+        options: dict[str, Any] = {
+            "password": _auth_token(settings.redis_auth_parameter),
+            "socket_timeout": timeout,
+            "socket_connect_timeout": timeout,
+            "health_check_interval": 30,
+        }
+        if settings.redis_cluster:
+            _client = _cluster_client(settings.redis_url, options)
+        else:
+            import redis
+
+            _client = redis.Redis.from_url(settings.redis_url, **options)
     return _client
 
 
 def reset_redis() -> None:
     """Drop the client (tests point the process at another Redis)."""
-    global _client
+    global _client, _build_failed_at
     if _client is not None:
         _client.close()
     _client = None
+    _build_failed_at = float("-inf")

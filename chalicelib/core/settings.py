@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 
@@ -65,6 +66,9 @@ class Settings:
     # name of an SSM SecureString holding the Redis AUTH token (ElastiCache with in-transit encryption);
     # the token stays out of REDIS_URL and so out of the stage's configuration
     redis_auth_parameter: str | None = None
+    # REDIS_CLUSTER: REDIS_URL names one node of a Redis Cluster (ElastiCache cluster mode: its configuration
+    # endpoint); the client discovers the others and routes each key to the node owning its hash slot
+    redis_cluster: bool = False
     timeouts: Timeouts = Timeouts()
     # DB_USERS (the migrate function's): per source, the secret ARNs of its master user and of the app's users
     # by role (migrations, readwrite, readonly), which migrate creates (chalicelib/core/db_users.py)
@@ -89,6 +93,23 @@ def _int(env: Mapping[str, str], name: str, default: int, minimum: int = 0, maxi
     if not minimum <= value <= maximum:
         raise ConfigError(f"setting {name} must be between {minimum} and {maximum}, got {value}")
     return value
+
+
+def parse_flag(name: str, raw: str) -> bool:
+    """A ``true``/``false`` setting (any case, trimmed)."""
+    value = raw.strip().lower()
+    if value not in ("true", "false"):
+        raise ConfigError(f"setting {name} must be true or false, got {value!r}")
+    return value == "true"
+
+
+def _redis_cluster(env: Mapping[str, str], url: str) -> bool:
+    """``REDIS_CLUSTER``; a cluster has only db 0, so a URL naming another index is refused here rather than by
+    the client at first use."""
+    cluster = parse_flag("REDIS_CLUSTER", env.get("REDIS_CLUSTER") or "false")
+    if cluster and urlsplit(url).path.strip("/") not in ("", "0"):
+        raise ConfigError(f"setting REDIS_URL must use db 0 (or none) when REDIS_CLUSTER is true, got {url!r}")
+    return cluster
 
 
 def _db_settings(env: Mapping[str, str], base: DbSettings | None = None) -> DbSettings:
@@ -180,9 +201,10 @@ def parse_settings(env: Mapping[str, str]) -> Settings:
     """Build :class:`Settings` from a mapping of environment variables."""
     db = _db_settings(env)
     analysis_sources = _analysis_sources(env.get("ANALYSIS_SOURCES", ""), db)
+    redis_url = env.get("REDIS_URL") or "redis://127.0.0.1:6379/0"
     return Settings(
         db=db,
-        redis_url=env.get("REDIS_URL") or "redis://127.0.0.1:6379/0",
+        redis_url=redis_url,
         cache_ttl_seconds=_int(env, "CACHE_TTL_SECONDS", 300, 1, 7 * 24 * 3600),
         data_bucket=env.get("DATA_BUCKET", ""),
         archive_bucket=env.get("ARCHIVE_BUCKET", ""),
@@ -194,6 +216,7 @@ def parse_settings(env: Mapping[str, str]) -> Settings:
         ses_sender=env.get("SES_SENDER") or None,
         ses_recipients=tuple(r.strip() for r in env.get("SES_RECIPIENTS", "").split(",") if r.strip()),
         redis_auth_parameter=env.get("REDIS_AUTH_PARAMETER") or None,
+        redis_cluster=_redis_cluster(env, redis_url),
         timeouts=_timeouts(env),
         db_users=_db_users(env.get("DB_USERS", ""), analysis_sources),
     )

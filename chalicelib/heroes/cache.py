@@ -2,30 +2,51 @@
 
 Views, all under a *generation* that :func:`invalidate_all_heroes` bumps in O(1):
 
-- ``id``: ``{hero}:<gen>:id:<id>`` = ``<version>|<hero json>``, or ``<version>|`` for a deleted or unknown
+- ``id``: ``{hero:<id>}:<gen>:id`` = ``<version>|<hero json>``, or ``<version>|`` for a deleted or unknown
   hero (a tombstone). A store is a compare-and-set in Lua that keeps the higher ``version``, so a reader that
   read a row before a writer committed can never overwrite the writer's newer value, in any order.
-- ``xp``: ``{hero}:<gen>:xp:<xp>`` = JSON list of the heroes with that xp. A list cannot be patched safely by
+- ``xp``: ``{hero-xp:<xp>}:<gen>:xp`` = JSON list of the heroes with that xp. A list cannot be patched safely by
   writers racing each other, so writers delete the lists they affect (old and new xp) after their commit, and
   a reader fills a missing list only through a *lease*: it marks the key before its SQL read and stores its
   answer only if the mark is still there. Any write committed after that SQL read deletes the mark.
-- ``list``: pages of ``GET /heroes``, keyed by a list generation that every write increments.
+- ``list``: pages of ``GET /heroes``, ``{hero}:<gen>:list:<list gen>:<query>``, keyed by a list generation that
+  every write increments.
 
-Every read costs one Redis round trip (a Lua script reads the generation and the keys together), every write
-one more (the generation is read before the SQL transaction). A write whose transaction straddles a bulk load's
-bump does not store its row in the new generation (the load may have committed after it) but leaves a *floor*
-there: the row's version, below which no reader may fill the hero.
+Where keys live (Redis Cluster, ``REDIS_CLUSTER``): the part in braces is the hash tag that picks the slot. Each
+hero and each xp value has its own tag, so the entries spread over every node; the generation, the list
+generation, the outage acknowledgement and the pages (at most :data:`MAX_CACHED_PAGES` per list generation)
+share the *control* tag ``{hero}``. A Lua script may only touch keys of one slot, so the scripts take their
+keys in ``KEYS`` and never read the generation of another slot. Instead the generation is part of each key's
+name, and consistency rests on two facts, the same on one node and on a cluster:
+
+- The generation only grows, and once it has moved on no one reads the old generation's keys again. So an
+  operation may use a generation read *earlier*: a fill or a write that lands after a bump lands in a dead
+  keyspace (it expires with its TTL) and every reader of the new generation reads MySQL after the bump, i.e.
+  after whatever the bump stands for committed.
+- A read must not use an *old* generation, so every read checks it in the same round trip: the process names
+  the keys with the newest generations it has seen, and a script on the control slot returns the current ones
+  (on one node that is the same script, atomically; on a cluster the scripts of the other slots run on other
+  nodes in the same pipeline). If they differ, the read is repeated with the current ones. If they agree, the
+  generation was the guessed one when the other slots were read, or those were read after a bump that this
+  request overlaps; either way nothing older than a write completed before the request is served.
+
+Every read costs one Redis round trip when the process has already seen the current generation (one script
+per slot, the slots' nodes in parallel), every write two (the generation is read before the SQL transaction,
+after it one pipeline marks the write and stores). A write whose transaction straddles a bulk load's bump
+stores its row in the generation it started in (dead by then), and leaves a *floor* in the new one: the row's
+version, below which no reader may fill the hero.
 
 Redis failures never fail a request: reads are then served from MySQL (``BYPASS``) and writes skip the
 cache. A short circuit breaker stops a dead Redis from adding its timeout to every request. A write (or bulk
 load) that could not reach Redis records the fact in MySQL (``cache_invalidations``); every process reads the
 newest record at most every :data:`NEWS_CHECK_SECONDS` and bumps the generation once when Redis has not
 acknowledged it, so no process serves what the write changed for longer than that after Redis answers again,
-even if the writer died. Keys share the ``{hero}`` hash tag: one slot for Redis Cluster.
+even if the writer died.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import random
@@ -42,7 +63,7 @@ from chalicelib.core.redis_client import get_redis
 from chalicelib.core.settings import get_settings
 
 HIT, MISS, BYPASS = "HIT", "MISS", "BYPASS"
-PREFIX = "{hero}:"
+PREFIX = "{hero}:"  # the control slot's keys
 GENERATION_KEY = PREFIX + "gen"
 LIST_GENERATION_KEY = PREFIX + "listgen"
 ACKNOWLEDGED_KEY = PREFIX + "acked"  # the newest cache_invalidations id this generation already accounts for
@@ -54,26 +75,56 @@ BREAKER_SECONDS = 2.0
 # from MySQL (X-Cache: MISS), so a client walking through distinct ?after values cannot fill Redis.
 MAX_CACHED_PAGES = 100
 TTL_JITTER = 0.1  # entries live CACHE_TTL_SECONDS plus up to 10%, so a bulk fill does not expire at once
+READ_ATTEMPTS = 3  # reads named with a generation that moved on are repeated; past this, served from MySQL
 
 Hero = dict[str, Any]
 
-# KEYS: generation, list generation. ARGV: prefix, view, lease token ('' = none), lease ms, members...
-# Returns {generation, list generation, one value per member}: the cached value, '+' for a miss this caller
-# holds the lease of, '-' for a miss it may not fill.
+
+def id_key(generation: str, hero_id: object) -> str:
+    """The ``id`` entry of a hero: its own hash tag, so heroes spread over a cluster's nodes."""
+    return f"{{hero:{hero_id}}}:{generation}:id"
+
+
+def xp_key(generation: str, xp: object) -> str:
+    """The ``xp`` entry (the list of heroes with that xp): one hash tag per xp value."""
+    return f"{{hero-xp:{xp}}}:{generation}:xp"
+
+
+def page_key(generation: str, list_generation: str, query: str) -> str:
+    """A page of ``GET /heroes``, on the control slot with the list generation it depends on (``#``: the
+    count of pages stored in this list generation)."""
+    return f"{PREFIX}{generation}:list:{list_generation}:{query}"
+
+
+@dataclass(frozen=True)
+class _Generations:
+    generation: str = "0"
+    list_generation: str = "0"
+
+
+def _entry_key(view: str, generations: _Generations, member: str) -> str:
+    if view == "id":
+        return id_key(generations.generation, member)
+    if view == "xp":
+        return xp_key(generations.generation, member)
+    return page_key(generations.generation, generations.list_generation, member)
+
+
+# KEYS: [generation, list generation,] then the entries to read. ARGV: '1' when the first two keys are the
+# generations, lease token ('' = none), lease ms. Returns {[generation, list generation,] one value per entry}:
+# the cached value, '+' for a miss this caller holds the lease of, '-' for a miss it may not fill.
 _READ = """
-local gen = redis.call('GET', KEYS[1]) or '0'
-local listgen = redis.call('GET', KEYS[2]) or '0'
-local view = ARGV[2]
-if view == 'list' then view = 'list:' .. listgen end
-local base = ARGV[1] .. gen .. ':' .. view .. ':'
-local out = {gen, listgen}
-for i = 5, #ARGV do
-  local key = base .. ARGV[i]
-  local value = redis.call('GET', key)
+local out, first = {}, 1
+if ARGV[1] == '1' then
+  out = {redis.call('GET', KEYS[1]) or '0', redis.call('GET', KEYS[2]) or '0'}
+  first = 3
+end
+for i = first, #KEYS do
+  local value = redis.call('GET', KEYS[i])
   if value and string.sub(value, 1, 1) ~= 'L' and not string.match(value, '^%d+|%?$') then
     out[#out + 1] = value
-  elseif not value and ARGV[3] ~= '' then
-    redis.call('SET', key, 'L' .. ARGV[3], 'PX', ARGV[4])
+  elseif not value and ARGV[2] ~= '' then
+    redis.call('SET', KEYS[i], 'L' .. ARGV[2], 'PX', ARGV[3])
     out[#out + 1] = '+'
   else
     out[#out + 1] = '-'
@@ -82,9 +133,14 @@ end
 return out
 """
 
-# Stores versioned ``id`` values only when newer than the cached one. A *floor* ``<version>|?`` is not a value
-# (readers see a miss) but a lower bound: it accepts a row of its own version or newer, never an older one.
-_CAS_ID = """
+# KEYS: the entries, in the order of ARGV's records. ARGV: lease token, then records of (operation, value, ttl):
+#   'id'     store a versioned value only when newer than the cached one. A *floor* ``<version>|?`` is not a
+#            value (readers see a miss) but a lower bound: it accepts a row of its own version or newer, never
+#            an older one.
+#   'lease'  store an xp list if the caller's lease is still on the key (no write touched it since)
+#   'del'    delete an xp list, with any lease on it (a writer, after its commit)
+#   'page'   count a page on this key (past MAX_CACHED_PAGES pages are served but not stored), store it on the next
+_STORE = """
 local function store_id(key, value, ttl)
   local current = redis.call('GET', key)
   if current then
@@ -95,60 +151,32 @@ local function store_id(key, value, ttl)
   end
   redis.call('SET', key, value, 'EX', ttl)
 end
-"""
-
-# KEYS: generation, list generation. ARGV: prefix, generation read, list generation read, lease token,
-# then records of (view, member, value, ttl). Nothing is stored when the generation moved on. Pages are counted
-# per list generation (the ':#' key): past MAX_CACHED_PAGES they are served but not stored.
-_FILL = (
-    _CAS_ID
-    + """
-if (redis.call('GET', KEYS[1]) or '0') ~= ARGV[2] then return 0 end
-local base = ARGV[1] .. ARGV[2] .. ':'
-for i = 5, #ARGV, 4 do
-  local view, member, value, ttl = ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3]
-  if view == 'id' then
-    store_id(base .. 'id:' .. member, value, ttl)
-  elseif view == 'xp' then
-    local key = base .. 'xp:' .. member
-    if redis.call('GET', key) == 'L' .. ARGV[4] then redis.call('SET', key, value, 'EX', ttl) end
-  elseif view == 'list' and (redis.call('GET', KEYS[2]) or '0') == ARGV[3] then
-    local pages = redis.call('INCR', base .. 'list:' .. ARGV[3] .. ':#')
-    if pages == 1 then redis.call('EXPIRE', base .. 'list:' .. ARGV[3] .. ':#', ttl) end
-    if pages <= MAX_CACHED_PAGES then
-      redis.call('SET', base .. 'list:' .. ARGV[3] .. ':' .. member, value, 'EX', ttl)
-    end
+local k = 1
+for i = 2, #ARGV, 3 do
+  local operation, value, ttl = ARGV[i], ARGV[i + 1], ARGV[i + 2]
+  if operation == 'id' then
+    store_id(KEYS[k], value, ttl)
+  elseif operation == 'lease' then
+    if redis.call('GET', KEYS[k]) == 'L' .. ARGV[1] then redis.call('SET', KEYS[k], value, 'EX', ttl) end
+  elseif operation == 'del' then
+    redis.call('DEL', KEYS[k])
+  else
+    local pages = redis.call('INCR', KEYS[k])
+    if pages == 1 then redis.call('EXPIRE', KEYS[k], ttl) end
+    k = k + 1
+    if pages <= MAX_CACHED_PAGES then redis.call('SET', KEYS[k], value, 'EX', ttl) end
   end
+  k = k + 1
 end
 return 1
 """.replace("MAX_CACHED_PAGES", str(MAX_CACHED_PAGES))
-)
 
-# KEYS: generation, list generation. ARGV: prefix, generation read before the write, then records of
-# ('id', id, value, ttl) to store and ('xp', xp, '', '') to delete (with any lease on it).
-# When a bulk load moved the generation while the write ran, the row may be older than what the load committed
-# after it, so it is not stored: the current generation gets a floor at the row's version instead, which turns
-# away any reader that filled (or will fill) it with the row from before this write.
-_WRITE = (
-    _CAS_ID
-    + """
-local current = redis.call('GET', KEYS[1]) or '0'
-local moved = current ~= ARGV[2]
+# KEYS: generation, list generation. A write makes every cached page stale; returns the generation whose keys
+# the write must reach.
+_MARK_WRITE = """
 redis.call('INCR', KEYS[2])
-local base = ARGV[1] .. current .. ':'
-for i = 3, #ARGV, 4 do
-  if ARGV[i] == 'id' then
-    local value = ARGV[i + 2]
-    if moved then value = string.match(value, '^%d+|') .. '?' end
-    store_id(base .. 'id:' .. ARGV[i + 1], value, ARGV[i + 3])
-  else
-    redis.call('DEL', base .. 'xp:' .. ARGV[i + 1])
-  end
-end
-return moved and 0 or 1
+return redis.call('GET', KEYS[1]) or '0'
 """
-)
-
 
 # KEYS: generation, acknowledged. ARGV: the newest cache_invalidations id. Bumps the generation once per piece of
 # news, however many processes bring it.
@@ -160,19 +188,75 @@ return 1
 """
 
 
-class _Connection:
-    """The Redis client with its scripts and circuit breaker; rebuilt when ``get_redis()`` gives a new client."""
+class _Script:
+    def __init__(self, source: str) -> None:
+        self.source = source
+        self.sha = hashlib.sha1(source.encode(), usedforsecurity=False).hexdigest()  # EVALSHA names scripts so
 
-    def __init__(self, client: Any) -> None:
-        from redis.commands.core import Script
+
+_Call = tuple[_Script, list[str], list[Any]]  # a script, its keys (all in one slot), its arguments
+_Entry = tuple[list[str], list[Any]]  # keys (one slot) and arguments of one record of a script
+
+
+class _Connection:
+    """The Redis client with its circuit breaker; rebuilt when ``get_redis()`` gives a new client."""
+
+    def __init__(self, client: Any, cluster: bool) -> None:
+        from redis.crc import key_slot
+        from redis.exceptions import NoScriptError
 
         self.client = client
-        scripts = (_READ, _FILL, _WRITE, _ACKNOWLEDGE)
-        self.read, self.fill, self.write, self.acknowledge = (Script(client, source) for source in scripts)
+        self.cluster = cluster
         self.open_until = 0.0
+        self._key_slot = key_slot
+        self._no_script = NoScriptError
+        self.control_slot = key_slot(PREFIX.encode())
+
+    def slot(self, key: str) -> int:
+        """The key's hash slot on a cluster. On one node any script may touch any key, so every key counts as
+        the control slot's: one script per request, as before cluster mode."""
+        return self._key_slot(key.encode()) if self.cluster else self.control_slot
+
+    def batches(self, entries: Iterable[_Entry]) -> dict[int, _Entry]:
+        """The entries grouped by slot: what one script may take."""
+        grouped: dict[int, _Entry] = {}
+        for keys, args in entries:
+            batch = grouped.setdefault(self.slot(keys[0]), ([], []))
+            batch[0].extend(keys)
+            batch[1].extend(args)
+        return grouped
+
+    def execute(self, calls: Sequence[_Call]) -> list[Any]:
+        """Run the scripts in one pipeline (on a cluster, one batch per node, sent to all before any answer is
+        read). A node that does not know a script (new, restarted, failed over) gets it loaded and runs it again;
+        any other error is raised."""
+        replies = self._pipeline(calls)
+        unknown = [i for i, reply in enumerate(replies) if isinstance(reply, self._no_script)]
+        if unknown:
+            for script in {calls[i][0] for i in unknown}:
+                self.client.script_load(script.source)  # on a cluster: on every primary
+            for i, reply in zip(unknown, self._pipeline([calls[i] for i in unknown]), strict=True):
+                replies[i] = reply
+        for reply in replies:
+            if isinstance(reply, Exception):
+                raise reply
+        return replies
+
+    def _pipeline(self, calls: Sequence[_Call]) -> list[Any]:
+        pipe = self.client.pipeline(transaction=False)
+        for script, keys, args in calls:
+            # execute_command, not pipe.evalsha(): redis-py 8.1's cluster pipeline blocks its evalsha() helper
+            # (redis-py #2914, lifted upstream by #4206) although it routes EVALSHA by its keys like any keyed
+            # command. Each call's keys are in one slot, and execute() loads what a node lacks.
+            pipe.execute_command("EVALSHA", script.sha, len(keys), *keys, *args)
+        return list(pipe.execute(raise_on_error=False))
 
 
+_READ_SCRIPT, _STORE_SCRIPT, _MARK_WRITE_SCRIPT, _ACKNOWLEDGE_SCRIPT = map(
+    _Script, (_READ, _STORE, _MARK_WRITE, _ACKNOWLEDGE)
+)
 _connection: _Connection | None = None
+_seen = _Generations()  # the newest generations this process saw: how it names the keys of its next read
 _flush_pending = False  # news of a missed write that MySQL could not store either: this process bumps
 
 
@@ -225,15 +309,15 @@ def _catch_up(connection: _Connection) -> None:
         log_event("hero cache generation bumped after an outage")
     latest = _latest_news()
     if latest > _news.acknowledged:
-        if connection.acknowledge(keys=[GENERATION_KEY, ACKNOWLEDGED_KEY], args=[latest]):
+        if connection.execute([(_ACKNOWLEDGE_SCRIPT, [GENERATION_KEY, ACKNOWLEDGED_KEY], [latest])])[0]:
             log_event("hero cache generation bumped for a change it missed", news=latest)
         _news.acknowledged = latest
 
 
 def _redis_errors() -> tuple[type[BaseException], ...]:
-    from redis.exceptions import RedisError
+    from redis.exceptions import RedisClusterException, RedisError
 
-    return (RedisError, OSError)
+    return (RedisError, RedisClusterException, OSError)
 
 
 def _run(operation: Callable[[_Connection], Any]) -> tuple[bool, Any]:
@@ -242,10 +326,10 @@ def _run(operation: Callable[[_Connection], Any]) -> tuple[bool, Any]:
     global _connection
     try:
         client = get_redis()
-    except DependencyUnavailable:  # e.g. its AUTH token could not be read from SSM
+    except DependencyUnavailable:  # e.g. its AUTH token could not be read from SSM, or no cluster node answered
         return False, None
     if _connection is None or _connection.client is not client:
-        _connection = _Connection(client)
+        _connection = _Connection(client, get_settings().redis_cluster)
     connection = _connection
     if time.monotonic() < connection.open_until:
         return False, None
@@ -276,8 +360,7 @@ def invalidate_all_heroes() -> None:
 
 @dataclass
 class _Lookup:
-    generation: bytes
-    list_generation: bytes
+    generations: _Generations  # what the keys were named with, checked current when they were read
     token: str
     values: dict[str, bytes]  # member -> cached value, b'+' (miss, leased) or b'-' (miss)
 
@@ -288,24 +371,53 @@ class _Lookup:
         return [m for m, v in self.values.items() if v in (b"+", b"-")]
 
     def fill(self, connection: _Connection, records: list[tuple[str, str, str]]) -> None:
-        args: list[Any] = [PREFIX, self.generation, self.list_generation, self.token]
+        """Store what was read from MySQL under the generations of the read: if they moved on meanwhile, into
+        keys no one reads any more (see the module's docstring)."""
+        entries: list[_Entry] = []
         for view, member, value in records:
-            if view != "xp" or self.values.get(member) == b"+":
-                args += [view, member, value, _ttl()]
-        if len(args) > 4:
-            connection.fill(keys=[GENERATION_KEY, LIST_GENERATION_KEY], args=args)
+            key = _entry_key(view, self.generations, member)
+            if view == "id":
+                entries.append(([key], ["id", value, _ttl()]))
+            elif view == "xp" and self.values.get(member) == b"+":
+                entries.append(([key], ["lease", value, _ttl()]))
+            elif view == "list":
+                count = page_key(self.generations.generation, self.generations.list_generation, "#")
+                entries.append(([count, key], ["page", value, _ttl()]))
+        batches = connection.batches(entries).values()
+        connection.execute([(_STORE_SCRIPT, keys, [self.token, *args]) for keys, args in batches])
+
+
+def _read_entries(connection: _Connection, keys: list[str], token: str) -> tuple[_Generations, list[bytes]]:
+    """The current generations and the value of each key, in one pipeline: one script per slot, the control
+    slot's (which also reads the generations) first."""
+    batches = connection.batches(([key], []) for key in keys)
+    checked, _ = batches.pop(connection.control_slot, ([], []))
+    lease = [token, LEASE_MILLISECONDS]
+    calls: list[_Call] = [(_READ_SCRIPT, [GENERATION_KEY, LIST_GENERATION_KEY, *checked], ["1", *lease])]
+    calls += [(_READ_SCRIPT, batch, ["0", *lease]) for batch, _ in batches.values()]
+    first, *others = connection.execute(calls)
+    found = dict(zip(checked, first[2:], strict=True))
+    for (batch, _), reply in zip(batches.values(), others, strict=True):
+        found.update(zip(batch, reply, strict=True))
+    return _Generations(first[0].decode(), first[1].decode()), [found[key] for key in keys]
+
+
+def _read(connection: _Connection, view: str, members: Sequence[str], token: str) -> _Lookup | None:
+    """Read ``members`` under the generations this process saw last, again under the current ones when they
+    moved on (a page also depends on the list generation); ``None`` when they keep moving."""
+    global _seen
+    for _ in range(READ_ATTEMPTS):
+        guess = _seen
+        current, values = _read_entries(connection, [_entry_key(view, guess, m) for m in members], token)
+        _seen = current
+        if current.generation == guess.generation and (view != "list" or current == guess):
+            return _Lookup(guess, token, dict(zip(members, values, strict=True)))
+    return None
 
 
 def _lookup(view: str, members: Sequence[str], lease: bool) -> _Lookup | None:
     token = secrets.token_hex(8) if lease else ""
-
-    def read(connection: _Connection) -> _Lookup:
-        reply = connection.read(
-            keys=[GENERATION_KEY, LIST_GENERATION_KEY], args=[PREFIX, view, token, LEASE_MILLISECONDS, *members]
-        )
-        return _Lookup(reply[0], reply[1], token, dict(zip(members, reply[2:], strict=True)))
-
-    reached, lookup = _run(read)
+    reached, lookup = _run(lambda connection: _read(connection, view, members, token))
     return lookup if reached else None
 
 
@@ -382,13 +494,45 @@ def hero_page(key: str, load: Callable[[], Any], *, use_cache: bool) -> tuple[An
 class WriteTicket:
     """The generation seen before a write's SQL transaction; ``None`` when Redis was not reachable."""
 
-    generation: bytes | None
+    generation: str | None
 
 
 def before_write() -> WriteTicket:
     """Call before a write's SQL transaction, then :func:`after_write` with what it committed."""
-    reached, generation = _run(lambda c: c.client.get(GENERATION_KEY) or b"0")
+    reached, generation = _run(lambda c: (c.client.get(GENERATION_KEY) or b"0").decode())
     return WriteTicket(generation if reached else None)
+
+
+# A write's effect on the cache: ('id', hero id, versioned value, ttl) to compare-and-set, ('del', xp, '', '')
+# to drop the list of an xp value.
+_Change = tuple[str, Any, str, Any]
+
+
+def _floor(value: str) -> str:
+    """``<version>|<json>`` -> ``<version>|?``: the row's version as a lower bound for readers' fills."""
+    return value.partition("|")[0] + "|?"
+
+
+def _store_changes(connection: _Connection, generation: str, changes: list[_Change], floors: bool) -> list[_Call]:
+    entries: list[_Entry] = []
+    for operation, member, value, ttl in changes:
+        if operation == "id":
+            entries.append(([id_key(generation, member)], ["id", _floor(value) if floors else value, ttl]))
+        else:
+            entries.append(([xp_key(generation, member)], [operation, value, ttl]))
+    return [(_STORE_SCRIPT, keys, ["", *args]) for keys, args in connection.batches(entries).values()]
+
+
+def _write_through(connection: _Connection, ticket_generation: str, changes: list[_Change]) -> None:
+    """Store ``changes`` in the generation the write started in, mark the write (every page goes stale) and read
+    the current generation, in one pipeline. The stores are right: either that generation is still current, and
+    no bulk load bumped it during the write, or it is dead. If it moved on, a bulk load may have committed a
+    newer row after the write, so the current generation gets floors at the rows' versions (readers that filled
+    it from before the write are turned away) and loses the xp lists the write touched."""
+    mark: _Call = (_MARK_WRITE_SCRIPT, [GENERATION_KEY, LIST_GENERATION_KEY], [])
+    current, *_ = connection.execute([mark, *_store_changes(connection, ticket_generation, changes, floors=False)])
+    if current.decode() != ticket_generation:
+        connection.execute(_store_changes(connection, current.decode(), changes, floors=True))
 
 
 def after_write(
@@ -402,16 +546,10 @@ def after_write(
     ``deleted`` ``(id, version)`` pairs become tombstones, the cached answers of ``xps`` (every xp a hero had or
     now has) are dropped. If Redis cannot be reached, the whole cache is invalidated once it can, by every
     process (:func:`_record_news`)."""
-    args: list[Any] = [PREFIX, ticket.generation]
-    for row in stored:
-        args += ["id", row["id"], _encode_id(_public(row), row["version"]), _ttl()]
-    for hero_id, version in deleted:
-        args += ["id", hero_id, _encode_id(None, version), _ttl()]
-    for xp in set(xps):
-        args += ["xp", xp, "", ""]
-    reached = (
-        ticket.generation is not None
-        and _run(lambda c: c.write(keys=[GENERATION_KEY, LIST_GENERATION_KEY], args=args))[0]
-    )
+    changes: list[_Change] = [("id", row["id"], _encode_id(_public(row), row["version"]), _ttl()) for row in stored]
+    changes += [("id", hero_id, _encode_id(None, version), _ttl()) for hero_id, version in deleted]
+    changes += [("del", xp, "", "") for xp in set(xps)]
+    generation = ticket.generation
+    reached = generation is not None and _run(lambda c: _write_through(c, generation, changes))[0]
     if not reached:
         _record_news("write")

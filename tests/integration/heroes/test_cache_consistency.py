@@ -53,7 +53,7 @@ def test_a_read_misses_then_hits_and_a_create_writes_through(client, redis_clien
 def test_entries_live_the_configured_ttl_plus_jitter(client, redis_client, platform):
     created = create(client)
     ttl = int(platform["CACHE_TTL_SECONDS"])
-    key = f"{hero_cache.PREFIX}0:id:{created['id']}"
+    key = hero_cache.id_key("0", created["id"])
     assert ttl - 2 <= redis_client.ttl(key) <= ttl * (1 + hero_cache.TTL_JITTER)
     assert redis_client.get(key).startswith(b"1|")  # version 1
 
