@@ -21,7 +21,7 @@ from devtools.stage import PROJECT_DIR
 from tests.support.heroes import body, create
 from tests.support.tcp_proxy import TcpProxy
 
-pytestmark = pytest.mark.usefixtures("hero_table")
+pytestmark = pytest.mark.usefixtures("hero_table", "redis_mode")  # single node and cluster: conftest.py
 
 WRITERS = {
     # a PATCH through the API's own function
@@ -59,7 +59,7 @@ def test_a_change_redis_missed_reaches_every_process_within_the_bound(client, pl
     path = f"/heroes/{created['id']}?cache=true"
     assert (body(client.http.get(path))["name"], client.http.get(path).headers["X-Cache"]) == ("stale", "HIT")
 
-    db_index = platform["REDIS_URL"].rsplit("/", 1)[1]
+    db_index = os.environ["REDIS_URL"].rsplit("/", 1)[1]  # this mode's (redis_mode): 0 on the cluster
     down = TcpProxy(("127.0.0.1", 6379))  # never started: the writer's Redis is unreachable
     committed_at = run_writer_and_kill_it(WRITERS[writer], created["id"], f"redis://127.0.0.1:{down.port}/{db_index}")
 

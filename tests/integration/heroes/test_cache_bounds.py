@@ -9,7 +9,7 @@ import pytest
 from chalicelib.heroes import cache as hero_cache
 from tests.support.heroes import body
 
-pytestmark = pytest.mark.usefixtures("hero_table")
+pytestmark = pytest.mark.usefixtures("hero_table", "redis_mode")  # single node and cluster: conftest.py
 
 DISTINCT_PAGES = hero_cache.MAX_CACHED_PAGES + 50
 

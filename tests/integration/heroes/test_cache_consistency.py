@@ -19,7 +19,7 @@ from chalicelib.heroes import api
 from chalicelib.heroes import cache as hero_cache
 from tests.support.heroes import body, create, db_by_xp, db_row, hero, send
 
-pytestmark = pytest.mark.usefixtures("hero_table")
+pytestmark = pytest.mark.usefixtures("hero_table", "redis_mode")  # single node and cluster: conftest.py
 
 ROW_SQL = "SELECT id, name, hero, power, xp, color, version FROM superheroes"
 
@@ -313,6 +313,7 @@ def session_selects() -> int:
         return int(cur.fetchone()[1])
 
 
+@pytest.mark.redis_modes("single")  # counts commands with MONITOR on the one server's db index
 def test_a_batch_xp_read_costs_one_round_trip_when_cached_and_one_query_for_the_misses(client, redis_client):
     created = body(send(client, "POST", "/heroes", [hero(xp=xp) for xp in range(100, 150)]))
     get(client, "/heroes?xp=100")  # connect, so no handshake is counted below

@@ -17,7 +17,7 @@ from chalicelib.heroes import api
 from chalicelib.heroes import cache as hero_cache
 from tests.support.heroes import body, create
 
-pytestmark = pytest.mark.usefixtures("hero_table")
+pytestmark = pytest.mark.usefixtures("hero_table", "redis_mode")  # single node and cluster: conftest.py
 
 WAITING_FOR_A_ROW_LOCK = (  # in this test's database: the server is shared with other test runs
     "SELECT COUNT(*) FROM information_schema.INNODB_TRX WHERE trx_state = 'LOCK WAIT' AND trx_mysql_thread_id IN"

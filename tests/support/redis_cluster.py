@@ -1,0 +1,114 @@
+"""A real 3-node Redis Cluster on loopback, for the tests of cluster mode (``REDIS_CLUSTER``): three
+``redis-server --cluster-enabled yes`` processes without persistence in a temporary directory, joined by
+``redis-cli --cluster create`` (no replicas), stopped by PID at the end of the session.
+
+Ports: ``TEST_REDIS_CLUSTER_PORT`` = P gives the nodes P, P+1, P+2 and their cluster buses P+10..P+12 (parallel
+runs on one machine pick different P); unset, free ports are taken from the system."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import redis
+
+NODES = 3
+STARTUP_SECONDS = 20  # bound on each step: a node answering, the cluster agreeing on its slots
+
+
+@dataclass(frozen=True)
+class RedisCluster:
+    ports: tuple[int, ...]
+
+    @property
+    def url(self) -> str:
+        """What ``REDIS_URL`` names: one node; the client discovers the others."""
+        return f"redis://127.0.0.1:{self.ports[0]}/0"
+
+    def node(self, port: int) -> redis.Redis:
+        """A plain client of one node: what that node holds, without the cluster's routing."""
+        return redis.Redis(host="127.0.0.1", port=port, socket_timeout=5)
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _ports() -> tuple[list[int], list[int]]:
+    base = os.environ.get("TEST_REDIS_CLUSTER_PORT")
+    if base:
+        first = int(base)
+        return [first + i for i in range(NODES)], [first + 10 + i for i in range(NODES)]
+    return [_free_port() for _ in range(NODES)], [_free_port() for _ in range(NODES)]
+
+
+def _start_node(port: int, bus_port: int, directory: Path) -> subprocess.Popen:
+    directory.mkdir()
+    command = [
+        "redis-server", "--port", str(port), "--cluster-port", str(bus_port), "--bind", "127.0.0.1",
+        "--cluster-enabled", "yes", "--cluster-config-file", str(directory / "nodes.conf"),
+        "--dir", str(directory), "--save", "", "--appendonly", "no",
+    ]  # fmt: skip
+    log = (directory / "redis.log").open("w")
+    return subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
+
+
+def _wait(check: Callable[[], object], what: str) -> None:
+    deadline = time.monotonic() + STARTUP_SECONDS
+    while time.monotonic() < deadline:
+        try:
+            if check():
+                return
+        except redis.RedisError:
+            pass
+        time.sleep(0.1)
+    raise RuntimeError(f"the test Redis Cluster did not come up: {what}")
+
+
+def _answers(cluster: RedisCluster, port: int) -> bool:
+    with cluster.node(port) as node:
+        return bool(node.ping())
+
+
+def _cluster_ok(cluster: RedisCluster) -> bool:
+    def state(port: int) -> str:
+        with cluster.node(port) as node:
+            return node.cluster("INFO")["cluster_state"]
+
+    return all(state(port) == "ok" for port in cluster.ports)
+
+
+@pytest.fixture(scope="session")
+def redis_cluster() -> Iterator[RedisCluster]:
+    """Three cluster nodes with the 16,384 slots split between them (``redis-cli --cluster create``)."""
+    if shutil.which("redis-server") is None or shutil.which("redis-cli") is None:
+        pytest.skip("redis-server and redis-cli are not installed: cluster mode cannot be tested here")
+    ports, bus_ports = _ports()
+    cluster = RedisCluster(tuple(ports))
+    with tempfile.TemporaryDirectory(prefix="redis-cluster-") as tmp:
+        servers = [_start_node(p, b, Path(tmp) / str(p)) for p, b in zip(ports, bus_ports, strict=True)]
+        try:
+            for port in ports:
+                _wait(lambda port=port: _answers(cluster, port), f"node {port} does not answer")
+            addresses = [f"127.0.0.1:{port}" for port in ports]
+            subprocess.run(
+                ["redis-cli", "--cluster", "create", *addresses, "--cluster-replicas", "0", "--cluster-yes"],
+                check=True, capture_output=True, timeout=STARTUP_SECONDS,
+            )  # fmt: skip
+            _wait(lambda: _cluster_ok(cluster), "cluster_state is not ok on every node")
+            yield cluster
+        finally:
+            for server in servers:
+                server.terminate()
+            for server in servers:
+                server.wait(timeout=10)
