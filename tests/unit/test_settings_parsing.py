@@ -20,6 +20,7 @@ def test_an_empty_environment_gives_the_local_defaults():
     assert settings.analysis_sources == {"default": settings.db}
     assert (settings.insights_model_id, settings.ses_sender, settings.ses_recipients) == (None, None, ())
     assert settings.redis_auth_parameter is None
+    assert settings.redis_cluster is False
     assert settings.data_bucket == settings.report_topic_arn == ""
 
 
@@ -80,6 +81,7 @@ def test_analysis_sources_override_the_default_connection_per_source():
             "ANALYSIS_SOURCES['public'] has unknown keys: ['DB_PASS']",
         ),
         ("ANALYSIS_SOURCES", '{"public": {"DB_PORT": "x"}}', "DB_PORT must be an integer"),
+        ("REDIS_CLUSTER", "yes", "REDIS_CLUSTER must be true or false, got 'yes'"),
     ],
 )
 def test_a_malformed_setting_fails_naming_it(name, value, message):
@@ -93,3 +95,17 @@ def test_a_required_setting_that_is_empty_is_named_when_it_is_needed():
     with pytest.raises(ConfigError, match="setting REPORT_TOPIC_ARN is required"):
         settings.require("REPORT_TOPIC_ARN")
     assert parse_settings({"DATA_BUCKET": "data"}).require("DATA_BUCKET") == "data"
+
+
+@pytest.mark.parametrize(("value", "cluster"), [("true", True), (" TRUE ", True), ("false", False), ("", False)])
+def test_redis_cluster_mode_is_a_flag(value, cluster):
+    assert (
+        parse_settings({"REDIS_CLUSTER": value, "REDIS_URL": "rediss://config.cache.example:6379"}).redis_cluster
+        is cluster
+    )
+
+
+def test_cluster_mode_refuses_a_redis_db_index_a_cluster_does_not_have():
+    with pytest.raises(ConfigError, match=re.escape("setting REDIS_URL must use db 0 (or none) when REDIS_CLUSTER")):
+        parse_settings({"REDIS_CLUSTER": "true", "REDIS_URL": "redis://127.0.0.1:6379/4"})
+    assert parse_settings({"REDIS_CLUSTER": "true", "REDIS_URL": "redis://127.0.0.1:6379/0"}).redis_cluster
