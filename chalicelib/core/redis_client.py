@@ -24,6 +24,11 @@ from chalicelib.core.settings import get_settings
 # for this long instead of each waiting for the connect timeouts again.
 BUILD_RETRY_SECONDS = 2.0
 
+# A command that failed on a node (a failover, a node that hangs) is tried again once, after the slot map has been
+# read again: enough to reach a promoted replica. With a stopped node and REDIS_TIMEOUT_MS=500 a read then gave up
+# after 1.0-1.5 s (6.1-7.6 s with redis-py's default of 3 retries), and the cache's breaker spares the next ones.
+CLUSTER_RETRIES = 1
+
 _client: Any = None
 _build_failed_at = float("-inf")
 
@@ -45,11 +50,13 @@ def _cluster_client(url: str, options: dict[str, Any]) -> Any:
     global _build_failed_at
     if time.monotonic() - _build_failed_at < BUILD_RETRY_SECONDS:
         raise DependencyUnavailable("redis", "the cluster's slot map could not be read moments ago")
+    from redis.backoff import NoBackoff
     from redis.cluster import RedisCluster
     from redis.exceptions import RedisClusterException, RedisError
+    from redis.retry import Retry
 
     try:
-        return RedisCluster.from_url(url, **options)
+        return RedisCluster.from_url(url, retry=Retry(NoBackoff(), CLUSTER_RETRIES), **options)
     except (RedisError, RedisClusterException, OSError) as exc:
         _build_failed_at = time.monotonic()
         raise DependencyUnavailable("redis", f"cannot read the cluster's slot map: {exc!r}") from exc

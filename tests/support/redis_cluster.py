@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import tempfile
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -27,6 +29,7 @@ STARTUP_SECONDS = 20  # bound on each step: a node answering, the cluster agreei
 @dataclass(frozen=True)
 class RedisCluster:
     ports: tuple[int, ...]
+    pids: tuple[int, ...]  # of each port's redis-server
 
     @property
     def url(self) -> str:
@@ -36,6 +39,17 @@ class RedisCluster:
     def node(self, port: int) -> redis.Redis:
         """A plain client of one node: what that node holds, without the cluster's routing."""
         return redis.Redis(host="127.0.0.1", port=port, socket_timeout=5)
+
+    @contextmanager
+    def frozen(self, port: int) -> Iterator[None]:
+        """The node at ``port`` hangs (SIGSTOP: connections are accepted, nothing is answered) until the block
+        ends. Well below the cluster's node timeout (15 s) the others do not mark it failed."""
+        pid = self.pids[self.ports.index(port)]
+        os.kill(pid, signal.SIGSTOP)
+        try:
+            yield
+        finally:
+            os.kill(pid, signal.SIGCONT)
 
 
 def _free_port() -> int:
@@ -94,9 +108,9 @@ def redis_cluster() -> Iterator[RedisCluster]:
     if shutil.which("redis-server") is None or shutil.which("redis-cli") is None:
         pytest.skip("redis-server and redis-cli are not installed: cluster mode cannot be tested here")
     ports, bus_ports = _ports()
-    cluster = RedisCluster(tuple(ports))
     with tempfile.TemporaryDirectory(prefix="redis-cluster-") as tmp:
         servers = [_start_node(p, b, Path(tmp) / str(p)) for p, b in zip(ports, bus_ports, strict=True)]
+        cluster = RedisCluster(tuple(ports), tuple(server.pid for server in servers))
         try:
             for port in ports:
                 _wait(lambda port=port: _answers(cluster, port), f"node {port} does not answer")

@@ -5,6 +5,7 @@ node (a hash tag per hero and per xp value) while the other cache modules show i
 from __future__ import annotations
 
 import json
+import time
 
 import pytest
 from redis.crc import key_slot
@@ -67,3 +68,27 @@ def test_with_no_cluster_node_answering_reads_bypass_writes_succeed_and_health_n
     assert (health.status_code, json.loads(health.body)) == (
         503, {"status": "degraded", "mysql": "ok", "redis": "unavailable"}
     )  # fmt: skip
+
+
+@pytest.mark.redis_modes("cluster")
+@pytest.mark.usefixtures("hero_table", "redis_mode")
+def test_a_node_that_hangs_costs_reads_the_cache_and_nothing_it_missed_is_served_after(
+    client, redis_client, redis_cluster
+):
+    created = body(send(client, "POST", "/heroes", hero(name="before", xp=5)))
+    path = f"/heroes/{created['id']}"
+    assert client.http.get(path).headers["X-Cache"] == "HIT"
+    owner = redis_client.get_node_from_key(hero_cache.id_key("0", created["id"])).port
+
+    with redis_cluster.frozen(owner):  # its entries survive, as in a partition
+        read = client.http.get(path)
+        assert (read.status_code, body(read), read.headers["X-Cache"]) == (200, created, "BYPASS")
+        patched = send(client, "PATCH", path, {"name": "during", "xp": 6})
+        assert (patched.status_code, body(patched)) == (200, {**created, "name": "during", "xp": 6})
+    time.sleep(hero_cache.BREAKER_SECONDS)
+
+    changed = {**created, "name": "during", "xp": 6}
+    read = client.http.get(path)
+    assert (body(read), read.headers["X-Cache"]) == (changed, "MISS")  # the write the cache missed dropped it all
+    assert (body(client.http.get(path)), client.http.get(path).headers["X-Cache"]) == (changed, "HIT")
+    assert body(client.http.get("/heroes?xp=5")) == {"items": []}
