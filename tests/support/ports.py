@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import socket
+from contextlib import ExitStack
 
 
 def _candidates() -> range:
@@ -12,13 +13,22 @@ def _candidates() -> range:
     return range(int(first), int(last) + 1) if first and last else range(0, 1)
 
 
+def _bind_free(probe: socket.socket) -> int:
+    for port in _candidates():
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError:
+            continue
+        return probe.getsockname()[1]
+    raise RuntimeError(f"no free port in TEST_PORTS={os.environ.get('TEST_PORTS')}")
+
+
+def free_ports(count: int) -> list[int]:
+    """``count`` distinct ports nothing listens on now, on 127.0.0.1 (each held while the next is chosen)."""
+    with ExitStack() as held:
+        return [_bind_free(held.enter_context(socket.socket())) for _ in range(count)]
+
+
 def free_port() -> int:
     """A port nothing listens on now, on 127.0.0.1."""
-    for port in _candidates():
-        with socket.socket() as probe:
-            try:
-                probe.bind(("127.0.0.1", port))
-            except OSError:
-                continue
-            return probe.getsockname()[1]
-    raise RuntimeError(f"no free port in TEST_PORTS={os.environ.get('TEST_PORTS')}")
+    return free_ports(1)[0]

@@ -2,15 +2,13 @@
 ``redis-server --cluster-enabled yes`` processes without persistence in a temporary directory, joined by
 ``redis-cli --cluster create`` (no replicas), stopped by PID at the end of the session.
 
-Ports: ``TEST_REDIS_CLUSTER_PORT`` = P gives the nodes P, P+1, P+2 and their cluster buses P+10..P+12 (parallel
-runs on one machine pick different P); unset, free ports are taken from the system."""
+Its nodes and their cluster buses take six free ports (from ``TEST_PORTS`` when set, :mod:`tests.support.ports`)."""
 
 from __future__ import annotations
 
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import tempfile
 import time
@@ -21,6 +19,8 @@ from pathlib import Path
 
 import pytest
 import redis
+
+from tests.support.ports import free_ports
 
 NODES = 3
 STARTUP_SECONDS = 20  # bound on each step: a node answering, the cluster agreeing on its slots
@@ -50,20 +50,6 @@ class RedisCluster:
             yield
         finally:
             os.kill(pid, signal.SIGCONT)
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _ports() -> tuple[list[int], list[int]]:
-    base = os.environ.get("TEST_REDIS_CLUSTER_PORT")
-    if base:
-        first = int(base)
-        return [first + i for i in range(NODES)], [first + 10 + i for i in range(NODES)]
-    return [_free_port() for _ in range(NODES)], [_free_port() for _ in range(NODES)]
 
 
 def _start_node(port: int, bus_port: int, directory: Path) -> subprocess.Popen:
@@ -107,7 +93,8 @@ def redis_cluster() -> Iterator[RedisCluster]:
     """Three cluster nodes with the 16,384 slots split between them (``redis-cli --cluster create``)."""
     if shutil.which("redis-server") is None or shutil.which("redis-cli") is None:
         pytest.skip("redis-server and redis-cli are not installed: cluster mode cannot be tested here")
-    ports, bus_ports = _ports()
+    chosen = free_ports(2 * NODES)
+    ports, bus_ports = chosen[:NODES], chosen[NODES:]
     with tempfile.TemporaryDirectory(prefix="redis-cluster-") as tmp:
         servers = [_start_node(p, b, Path(tmp) / str(p)) for p, b in zip(ports, bus_ports, strict=True)]
         cluster = RedisCluster(tuple(ports), tuple(server.pid for server in servers))
