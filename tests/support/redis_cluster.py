@@ -40,6 +40,28 @@ class RedisCluster:
         """A plain client of one node: what that node holds, without the cluster's routing."""
         return redis.Redis(host="127.0.0.1", port=port, socket_timeout=5)
 
+    def owner(self, slot: int) -> int:
+        """The port of the node serving ``slot``."""
+        with self.node(self.ports[0]) as node:
+            for first, last, (_, port, *_) in ((r[0], r[1], r[2]) for r in node.execute_command("CLUSTER SLOTS")):
+                if first <= slot <= last:
+                    return int(port)
+        raise LookupError(f"slot {slot} is not served")
+
+    def move_slot(self, slot: int, to_port: int) -> None:
+        """Reshard ``slot`` with its keys to the node at ``to_port``, as ``redis-cli --cluster reshard`` does
+        (IMPORTING/MIGRATING, MIGRATE of its keys, then the new owner told to every node)."""
+        from_port = self.owner(slot)
+        with self.node(from_port) as source, self.node(to_port) as target:
+            source_id, target_id = source.execute_command("CLUSTER MYID"), target.execute_command("CLUSTER MYID")
+            target.execute_command("CLUSTER SETSLOT", slot, "IMPORTING", source_id)
+            source.execute_command("CLUSTER SETSLOT", slot, "MIGRATING", target_id)
+            while keys := source.execute_command("CLUSTER GETKEYSINSLOT", slot, 100):
+                source.execute_command("MIGRATE", "127.0.0.1", to_port, "", 0, 5000, "KEYS", *keys)
+        for port in self.ports:
+            with self.node(port) as node:
+                node.execute_command("CLUSTER SETSLOT", slot, "NODE", target_id)
+
     @contextmanager
     def frozen(self, port: int) -> Iterator[None]:
         """The node at ``port`` hangs (SIGSTOP: connections are accepted, nothing is answered) until the block

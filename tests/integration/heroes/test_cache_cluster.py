@@ -92,3 +92,22 @@ def test_a_node_that_hangs_costs_reads_the_cache_and_nothing_it_missed_is_served
     assert (body(read), read.headers["X-Cache"]) == (changed, "MISS")  # the write the cache missed dropped it all
     assert (body(client.http.get(path)), client.http.get(path).headers["X-Cache"]) == (changed, "HIT")
     assert body(client.http.get("/heroes?xp=5")) == {"items": []}
+
+
+@pytest.mark.redis_modes("cluster")
+@pytest.mark.usefixtures("hero_table", "redis_mode")
+def test_a_hero_whose_slot_moves_to_another_node_is_still_served_from_the_cache(client, redis_cluster):
+    created = body(send(client, "POST", "/heroes", hero(name="moving", xp=7)))
+    path = f"/heroes/{created['id']}"
+    assert client.http.get(path).headers["X-Cache"] == "HIT"
+    slot = key_slot(hero_cache.id_key("0", created["id"]).encode())
+    before = redis_cluster.owner(slot)
+
+    redis_cluster.move_slot(slot, next(port for port in redis_cluster.ports if port != before))
+    read = client.http.get(path)  # the app's slot map still names the old node: MOVED, then the new one
+    assert (body(read), read.headers["X-Cache"]) == (created, "HIT")
+    patched = send(client, "PATCH", path, {"name": "moved"})
+    assert body(patched) == {**created, "name": "moved"}
+    read = client.http.get(path)
+    assert (body(read), read.headers["X-Cache"]) == ({**created, "name": "moved"}, "HIT")
+    assert redis_cluster.owner(slot) != before
