@@ -191,7 +191,7 @@ return 1
 class _Script:
     def __init__(self, source: str) -> None:
         self.source = source
-        self.sha = hashlib.sha1(source.encode(), usedforsecurity=False).hexdigest()  # EVALSHA names scripts so
+        self.sha = hashlib.sha1(source.encode(), usedforsecurity=False).hexdigest()  # what EVALSHA calls it by
 
 
 _Call = tuple[_Script, list[str], list[Any]]  # a script, its keys (all in one slot), its arguments
