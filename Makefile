@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAGE ?= dev
 
-.PHONY: run test test-unit lint services bench deploy package teardown clean
+.PHONY: run reset test test-unit lint services bench deploy package teardown clean
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
@@ -22,6 +22,10 @@ services:
 
 run: venv services
 	$(PY) -m devtools.run
+
+# wipe the local platform's state on purpose: its databases, Redis index and the objects make run saved
+reset: venv services
+	$(PY) -m devtools.local_state
 
 test: venv services
 	$(VENV)/bin/ruff check .

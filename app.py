@@ -11,11 +11,12 @@ from chalicelib.core import data_bucket
 from chalicelib.core.http import json_route
 from chalicelib.core.lazy import LazyModule
 from chalicelib.core.logs import log_invocation
+from chalicelib.core.openapi import OBJECT, QueryParam, describe
 from chalicelib.core.settings import deploy_setting
 
 if TYPE_CHECKING:  # the checker sees the real packages; at run time each is imported on its handler's first use
     from chalicelib import analysis, health_readings, heroes, ingest, operations, reporting
-    from chalicelib.core import dependencies, migrations
+    from chalicelib.core import dependencies, migrations, openapi
 else:  # each function imports only what its handler uses (cold start: docs/benchmarks.md)
     analysis = LazyModule("chalicelib.analysis")
     dependencies = LazyModule("chalicelib.core.dependencies")
@@ -24,13 +25,34 @@ else:  # each function imports only what its handler uses (cold start: docs/benc
     ingest = LazyModule("chalicelib.ingest")
     migrations = LazyModule("chalicelib.core.migrations")
     operations = LazyModule("chalicelib.operations")
+    openapi = LazyModule("chalicelib.core.openapi")
     reporting = LazyModule("chalicelib.reporting")
 
 app = Chalice(app_name="serverless-data-platform")
 app.register_middleware(log_invocation, "all")  # one JSON summary line per invocation of every handler
 
 
+API_VERSION = "1"
+LIMIT = {"type": "string", "pattern": "^[0-9]+$"}
+PAGE = {"type": "object", "required": ["items", "next"], "properties": {"items": {"type": "array"}, "next": {}}}
+LINK = {"type": "object", "required": ["url", "expires_in"]}
+CACHE = QueryParam("cache", "false: read MySQL, not the cache", {"type": "string", "enum": ["true", "false"]})
+
+
+def _paging(limits: str, after: dict | None = None) -> tuple[QueryParam, QueryParam]:
+    """``limit`` (``limits``, e.g. ``1-500``) and ``after`` (the ``next`` of the previous page) of a list."""
+    return (
+        QueryParam("limit", f"page size, {limits}", LIMIT),
+        QueryParam("after", "the next of the previous page", after or LIMIT),
+    )
+
+
+def _hero(**options: bool) -> object:
+    return lambda: heroes.hero_json_schema(**options)
+
+
 @json_route(app, "/health", methods=["GET"])
+@describe("MySQL and Redis reachable (200) or not (503)", answer=OBJECT, statuses=(200, 503), errors=())
 def health() -> Response:
     healthy, body = dependencies.dependency_status()
     return Response(body=body, status_code=200 if healthy else 503)
@@ -64,17 +86,43 @@ def _cached(result: tuple[object, str]) -> Response:
     return Response(body=body, headers={"X-Cache": cache})
 
 
+@json_route(app, "/openapi.json", methods=["GET"])
+@describe("this OpenAPI document", answer=OBJECT, errors=())
+def openapi_document() -> dict:
+    return openapi.document(app, "Serverless data platform", API_VERSION)
+
+
 @json_route(app, "/heroes/{hero_id}", methods=["GET"])
+@describe("one hero", answer=_hero(with_id=True), query=(CACHE,), errors=(400, 404), headers={"X-Cache": "HIT or MISS"})
 def get_hero(hero_id: str) -> Response:
     return _cached(heroes.get_hero(hero_id, _query(), _cache_control()))
 
 
 @json_route(app, "/heroes", methods=["GET"])
+@describe(
+    "heroes by xp (xp=1,2) or a page by id (limit, after, power, color)",
+    answer=PAGE,
+    query=(
+        QueryParam("xp", "comma-separated xp values"),
+        *_paging("1-1000"),
+        QueryParam("power", "only heroes with this power"),
+        QueryParam("color", "only heroes of this color"),
+        CACHE,
+    ),
+    headers={"X-Cache": "HIT or MISS"},
+)
 def list_heroes() -> Response:
     return _cached(heroes.list_heroes(_query(), _cache_control()))
 
 
 @json_route(app, "/heroes", methods=["POST"])
+@describe(
+    "create one hero or a list of them",
+    answer=lambda: {"oneOf": [heroes.hero_json_schema(with_id=True), {"type": "array"}]},
+    statuses=(201,),
+    body=lambda: {"oneOf": [heroes.hero_json_schema(), {"type": "array", "items": heroes.hero_json_schema()}]},
+    body_required=True,
+)
 def create_heroes() -> Response:
     created = heroes.create_heroes(_body())
     # the request's own path, so that a deployed stage's prefix (/api/heroes) is kept
@@ -84,22 +132,37 @@ def create_heroes() -> Response:
 
 
 @json_route(app, "/heroes/{hero_id}", methods=["PUT"])
+@describe("replace a hero", answer=_hero(with_id=True), body=_hero(), body_required=True, errors=(400, 404))
 def replace_hero(hero_id: str) -> dict:
     return heroes.replace_hero(hero_id, _body())
 
 
 @json_route(app, "/heroes/{hero_id}", methods=["PATCH"])
+@describe(
+    "change some fields of a hero",
+    answer=_hero(with_id=True),
+    body=_hero(partial=True),
+    body_required=True,
+    errors=(400, 404),
+)
 def update_hero(hero_id: str) -> dict:
     return heroes.update_hero(hero_id, _body())
 
 
 @json_route(app, "/heroes/{hero_id}", methods=["DELETE"])
+@describe("delete a hero", statuses=(204,), errors=(400, 404))
 def delete_hero(hero_id: str) -> Response:
     heroes.delete_hero(hero_id)
     return Response(body="", status_code=204)
 
 
 @json_route(app, "/mp6", methods=["POST"])
+@describe(
+    "the course's original request format: read heroes by xp or write heroes",
+    answer=OBJECT,
+    body={"type": "object", "required": ["USE_CACHE", "REQUEST", "SQLS"]},
+    body_required=True,
+)
 def mp6() -> Response:
     body, cache = heroes.mp6(_body())
     return Response(body=body, headers={"X-Cache": cache} if cache else {})
@@ -121,19 +184,128 @@ def daily_sales_report(event: CloudWatchEvent) -> dict:
 
 
 @json_route(app, "/reports/sales", methods=["POST"])
+@describe(
+    "the daily sales report of a day (default today): published, and a workbook with a download link",
+    answer=OBJECT,
+    body={
+        "type": "object",
+        "properties": {"date": {"type": "string", "format": "date"}},
+        "additionalProperties": False,
+    },
+)
 def sales_report() -> dict:
     return reporting.report_for_request(_body())
 
 
 @json_route(app, "/exports", methods=["POST"])
+@describe(
+    "a workbook of a named export, with a download link",
+    answer={"type": "object", "required": ["name", "key", "rows", "download"]},
+    statuses=(201,),
+    body={
+        "type": "object",
+        "required": ["name"],
+        "properties": {"name": {"type": "string"}, "parameters": {"type": "object"}},
+        "additionalProperties": False,
+    },
+    body_required=True,
+)
 def create_export() -> Response:
     return Response(body=reporting.export_for_request(_body()), status_code=201)
 
 
 @json_route(app, "/analysis", methods=["POST"])
+@describe(
+    "analyse the named sources (all without a body); one result object per source",
+    answer=OBJECT,
+    body={
+        "type": "object",
+        "properties": {"sources": {"type": "array", "items": {"type": "string"}, "minItems": 1}},
+        "additionalProperties": False,
+    },
+)
 def run_analysis() -> dict:
     """Analyse the ANALYSIS_SOURCES named in the body (all without one); one result object per source."""
     return analysis.analyse_request(_body())
+
+
+@json_route(app, "/analysis/{source}", methods=["GET"])
+@describe("the latest analysis of a source (health: of an ingested health file)", answer=OBJECT, errors=(404,))
+def latest_analysis(source: str) -> dict:
+    return analysis.latest(source)
+
+
+@json_route(app, "/analysis/{source}/history", methods=["GET"])
+@describe(
+    "the analyses of a source, newest first",
+    answer=PAGE,
+    query=_paging("1-200", after={"type": "string"}),
+    errors=(400, 404),
+)
+def analysis_history(source: str) -> dict:
+    return analysis.history(source, _query())
+
+
+@json_route(app, "/ingests", methods=["GET"])
+@describe(
+    "the ingested uploads, newest first",
+    answer=PAGE,
+    query=(
+        QueryParam("dataset", "only this dataset's uploads"),
+        QueryParam(
+            "status",
+            "only loaded, rejected or duplicate files",
+            lambda: {"type": "string", "enum": list(ingest.STATUSES)},
+        ),
+        QueryParam("day", "only those received on this UTC day", {"type": "string", "format": "date"}),
+        *_paging("1-500"),
+    ),
+)
+def list_ingests() -> dict:
+    return ingest.list_ingests(_query())
+
+
+@json_route(app, "/ingests/{ingest_id}", methods=["GET"])
+@describe(
+    "an upload's manifest: status, counts, reasons, timings, outputs and their download links",
+    answer=OBJECT,
+    errors=(400, 404),
+)
+def get_ingest(ingest_id: str) -> dict:
+    return ingest.get_ingest(ingest_id)
+
+
+@json_route(app, "/ingests/{ingest_id}/rejected", methods=["GET"])
+@describe(
+    "an upload's rejected rows, each with its line in the file and its reason",
+    answer=PAGE,
+    query=_paging("1-1000"),
+    errors=(400, 404),
+)
+def rejected_rows(ingest_id: str) -> dict:
+    return ingest.rejected_rows(ingest_id, _query())
+
+
+@json_route(app, "/ingests/{ingest_id}/analysis", methods=["GET"])
+@describe("the analysis of an uploaded health file", answer=OBJECT, errors=(400, 404))
+def ingest_analysis(ingest_id: str) -> dict:
+    return analysis.ingest_analysis(ingest_id)
+
+
+@json_route(app, "/uploads", methods=["POST"])
+@describe(
+    "a time-limited URL to PUT a CSV to raw/<dataset>/<name>; the upload is then ingested",
+    answer=LINK,
+    body={
+        "type": "object",
+        "required": ["dataset", "name"],
+        "properties": {"dataset": {"type": "string"}, "name": {"type": "string"}},
+        "additionalProperties": False,
+    },
+    body_required=True,
+)
+def create_upload() -> dict:
+    return ingest.upload_link_for_request(_body())
 
 
 @app.schedule("cron(30 20 * * ? *)", name="daily_analysis")

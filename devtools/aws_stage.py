@@ -59,7 +59,10 @@ DB_SECRETS = (
 
 FUNCTIONS: dict[str, FunctionAccess] = {
     REST_API_FUNCTION: FunctionAccess(
-        writes=("exports/", "analysis/"),
+        # the read-back routes read rejected rows and analyses, and the links they sign act with this role's
+        # rights: downloads of an upload and every output, uploads under raw/
+        reads=(UPLOADS_PREFIX, "processed/", "rejected/", "manifests/", "analysis/", EXPORTS_PREFIX),
+        writes=(EXPORTS_PREFIX, "analysis/", UPLOADS_PREFIX),
         topics=("REPORT_TOPIC_ARN",),
         db_secrets=("PrivateDbAppSecretArn", "PrivateDbReaderSecretArn", "PublicDbReaderSecretArn"),
         db_connections={"default": 2, "public": 1},

@@ -236,8 +236,13 @@ def _refuse_emulator() -> None:
         raise SystemExit("AWS_ENDPOINT_URL is set (the local emulator?); unset it to deploy to AWS")
     import boto3
 
-    if not boto3.session.Session().region_name:
+    session = boto3.session.Session()
+    if not session.region_name:
         raise SystemExit("no AWS region: export AWS_DEFAULT_REGION=<region> (or set region in your AWS profile)")
+    if session.get_credentials() is None:
+        raise SystemExit(
+            "no AWS credentials: export AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (or AWS_PROFILE=<a profile>)"
+        )
 
 
 def deployed_region(iam: Any, stage: str) -> str | None:

@@ -132,6 +132,17 @@ def setup_delivery(app: Chalice) -> list[Route]:
     return routes
 
 
+def teardown_delivery(routes: list[Route], buckets: list[str]) -> None:
+    """Undo :func:`setup_delivery`: no bucket notifications, no subscriptions, no queues (and their messages)."""
+    sqs, s3, sns = aws.client("sqs"), aws.client("s3"), aws.client("sns")
+    for bucket in buckets:
+        s3.put_bucket_notification_configuration(Bucket=bucket, NotificationConfiguration={})
+    for route in routes:
+        if route.subscription_arn:
+            sns.unsubscribe(SubscriptionArn=route.subscription_arn)
+        sqs.delete_queue(QueueUrl=route.queue_url)
+
+
 def sns_event(envelope: dict[str, Any], subscription_arn: str) -> dict[str, Any]:
     """The Lambda event of an SNS notification, from the envelope SNS delivers to an SQS queue."""
     return {

@@ -9,15 +9,19 @@ import os
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from collections.abc import Mapping
 
 import boto3
 
+from devtools.stage import stage_environment
+
+# dummy credentials (the emulator checks none), declared with the local stage in .chalice/config.json so that
+# `chalice local --stage local` started by hand reaches the emulator of `make run` too
 EMULATOR_CREDENTIALS = {
-    "AWS_ACCESS_KEY_ID": "testing",
-    "AWS_SECRET_ACCESS_KEY": "testing",
-    "AWS_DEFAULT_REGION": "us-east-1",
+    name: stage_environment("local")[name]
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_DEFAULT_REGION")
 }
 
 
@@ -27,22 +31,26 @@ def start_emulator(port: int) -> subprocess.Popen:
         [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
+        start_new_session=True,  # Ctrl-C in make run reaches it only through make run, after the state is saved
     )
-    wait_until_up(f"http://127.0.0.1:{port}/moto-api/", process)
+    wait_until_up(f"http://127.0.0.1:{port}/moto-api/", process, "the AWS emulator")
     return process
 
 
-def wait_until_up(url: str, process: subprocess.Popen, timeout: float = 30.0) -> None:
+def wait_until_up(url: str, process: subprocess.Popen, name: str, timeout: float = 30.0) -> None:
+    """Wait until ``url`` answers anything over HTTP (an error status too) while ``process`` runs."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise SystemExit(f"the AWS emulator exited with code {process.returncode}")
+            raise SystemExit(f"{name} exited with code {process.returncode}")
         try:
-            urllib.request.urlopen(url, timeout=1).close()
+            urllib.request.urlopen(url, timeout=2).close()
+            return
+        except urllib.error.HTTPError:  # it answered
             return
         except OSError:
             time.sleep(0.2)
-    raise SystemExit(f"the AWS emulator did not answer at {url} within {timeout:.0f}s")
+    raise SystemExit(f"{name} did not answer at {url} within {timeout:.0f}s")
 
 
 def emulator_environment(port: int) -> dict[str, str]:

@@ -1,6 +1,12 @@
 """``make run``: the whole platform on this machine, in the foreground; Ctrl-C stops what it started.
 
-Order: AWS emulator -> stage resources -> schema and sample data -> S3/SNS event delivery -> ``chalice local``.
+Order: AWS emulator -> stage resources -> schema -> the objects saved by the last run, reconciled -> sample data
+-> S3/SNS event delivery -> the HTTP API; ``ready`` once the API answers. On the way out the buckets' objects
+are saved for the next run (:mod:`devtools.local_state`).
+
+The local stage's settings come from ``.chalice/config.json``; any of them set in the environment wins (e.g.
+``DB_NAME=mine REDIS_URL=redis://127.0.0.1:6379/3 make run``), and so do ``API_PORT`` (8000), ``AWS_PORT`` (5000)
+and ``LOCAL_STATE_DIR`` (``.local/``).
 """
 
 from __future__ import annotations
@@ -11,14 +17,18 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Mapping
 
 from chalicelib.core.settings import parse_settings
-from devtools.local_aws import create_stage_resources, emulator_environment, start_emulator
+from devtools.local_aws import create_stage_resources, emulator_environment, start_emulator, wait_until_up
+from devtools.local_state import local_databases, restore_and_reconcile, save, state_dir
 from devtools.localdb import prepare_database
 from devtools.seed import seed_all
 from devtools.stage import PROJECT_DIR, stage_environment
 
 STAGE = "local"
+PORTS = {"API_PORT": "8000", "AWS_PORT": "5000"}
+API_START_SECONDS = 60.0
 
 
 def _stop(signum: int, frame: object) -> None:
@@ -26,64 +36,83 @@ def _stop(signum: int, frame: object) -> None:
     raise KeyboardInterrupt
 
 
-def _require_free(port: int, setting: str) -> None:
+def port_in_use(port: int) -> bool:
     with socket.socket() as sock:
-        if sock.connect_ex(("127.0.0.1", port)) == 0:
-            raise SystemExit(f"port {port} is already in use; stop what listens there or set {setting}=<another port>")
+        return sock.connect_ex(("127.0.0.1", port)) == 0
+
+
+def _require_free(port: int, setting: str) -> None:
+    if port_in_use(port):
+        raise SystemExit(f"port {port} is already in use; stop what listens there or set {setting}=<another port>")
+
+
+def local_environment(function: str | None = None, environ: Mapping[str, str] = os.environ) -> dict[str, str]:
+    """The local stage's variables (``function``'s, when given), each overridden by ``environ`` (the user's), the
+    ports, and the emulator's endpoint and credentials."""
+    stage = stage_environment(STAGE, function)
+    names = [*stage, *PORTS, "LOCAL_STATE_DIR"]
+    env = {**stage, **PORTS, **{name: environ[name] for name in names if name in environ}}
+    return {**env, **emulator_environment(int(env["AWS_PORT"]))}
+
+
+def _stop_all(processes: list[subprocess.Popen]) -> None:
+    for process in reversed(processes):
+        if process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+    for process in processes:
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
+def _start(module: str, *arguments: str, env: Mapping[str, str] | None = None) -> subprocess.Popen:
+    """``python -m module`` with this process's environment overlaid by ``env``."""
+    return subprocess.Popen(
+        [sys.executable, "-m", module, *arguments], cwd=PROJECT_DIR, env={**os.environ, **(env or {})}
+    )
 
 
 def main() -> int:
-    aws_port = int(os.environ.get("AWS_PORT", "5000"))
-    api_port = int(os.environ.get("API_PORT", "8000"))
+    user = dict(os.environ)
+    env = local_environment(environ=user)
+    api_port, aws_port = int(env["API_PORT"]), int(env["AWS_PORT"])
     _require_free(aws_port, "AWS_PORT")
     _require_free(api_port, "API_PORT")
     signal.signal(signal.SIGTERM, _stop)
+    signal.signal(signal.SIGINT, _stop)  # also when started with SIGINT ignored (in the background of a script)
+    settings, directory = parse_settings(env), state_dir(env)
     started: list[subprocess.Popen] = []
+    emulator: subprocess.Popen | None = None
+    restored = False
     try:
         started_at = time.monotonic()
         print(f"[aws] starting the AWS emulator (moto) on 127.0.0.1:{aws_port}")
-        started.append(start_emulator(aws_port))
-        env = {**stage_environment(STAGE), **emulator_environment(aws_port)}
+        emulator = start_emulator(aws_port)
         os.environ.update(env)
         create_stage_resources(env)
-        settings = parse_settings(env)
-        for source in {"default": settings.db, **settings.analysis_sources}.values():
+        for source in local_databases(settings):
             prepare_database(source)
+        restore_and_reconcile(settings, directory)
+        restored = True
         seed_all(settings)
         # chalice local serves HTTP only: this process hands the emulator's S3/SNS events to the app's handlers,
         # with the ingest function's settings (its longer MySQL timeouts)
-        events_env = {**os.environ, **stage_environment(STAGE, "on_s3_upload"), **emulator_environment(aws_port)}
-        started.append(subprocess.Popen([sys.executable, "-m", "devtools.events"], cwd=PROJECT_DIR, env=events_env))
-        print(f"[api] chalice local --stage {STAGE} on http://127.0.0.1:{api_port}")
-        api = subprocess.Popen(
-            [
-                os.path.join(os.path.dirname(sys.executable), "chalice"),
-                "local",
-                "--stage",
-                STAGE,
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(api_port),
-                "--no-autoreload",  # a reload drops in-flight requests; restart make run to pick up code changes
-            ],
-            cwd=PROJECT_DIR,
-            env={**os.environ, **env},
-        )
+        started.append(_start("devtools.events", env=local_environment("on_s3_upload", user)))
+        print(f"[api] chalice local (stage {STAGE}) on http://127.0.0.1:{api_port}")
+        api = _start("devtools.api", "--port", str(api_port))
         started.append(api)
-        print(f"[run] ready in {time.monotonic() - started_at:.1f}s; Ctrl-C stops everything started here")
+        wait_until_up(f"http://127.0.0.1:{api_port}/health", api, "the API", API_START_SECONDS)
+        print(f"[run] ready in {time.monotonic() - started_at:.1f}s; Ctrl-C stops everything started here", flush=True)
         return api.wait()
     except KeyboardInterrupt:
         return 0
     finally:
-        for process in reversed(started):
-            if process.poll() is None:
-                process.send_signal(signal.SIGTERM)
-        for process in started:
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                process.kill()
+        _stop_all(started)
+        if emulator is not None:
+            if restored:  # a run that failed before restoring must not overwrite the saved state
+                save(settings, directory)
+            _stop_all([emulator])
 
 
 if __name__ == "__main__":

@@ -50,6 +50,8 @@ def client(service: Service) -> Any:
         read_timeout=read_timeout(service),
         retries={"total_max_attempts": TOTAL_ATTEMPTS, "mode": "standard"},
     )
+    if service == "s3":  # Signature Version 4 for pre-signed URLs too (boto3 may use version 2, which newer
+        config = config.merge(Config(signature_version="s3v4"))  # regions refuse)
     return boto3.client(service, config=config)
 
 

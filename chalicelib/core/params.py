@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
+from datetime import date
 from typing import Any
 
 from chalicelib.core.errors import InvalidInput
@@ -22,6 +23,7 @@ from chalicelib.core.errors import InvalidInput
 Query = Mapping[str, Sequence[str]]  # query parameter -> every value it was given
 
 _DIGITS = re.compile(r"[0-9]+")
+_ISO_DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 
 
 def storable(text: str) -> bool:
@@ -55,6 +57,27 @@ def integer(raw: str, what: str, minimum: int, maximum: int) -> int:
     if not _DIGITS.fullmatch(text) or len(text.lstrip("0")) > len(str(maximum)) or not minimum <= int(text) <= maximum:
         raise InvalidInput(f"{what} must be an integer from {minimum} to {maximum}, got {shown(raw)}")
     return int(text)
+
+
+def query_integer(query: Query, name: str, default: int, minimum: int, maximum: int) -> int:
+    """Query parameter ``name`` as an integer in ``minimum..maximum``; ``default`` when absent (an empty value
+    is refused, not read as the default)."""
+    raw = single(query, name)
+    return default if raw is None else integer(raw, f"query parameter {name}", minimum, maximum)
+
+
+def iso_day(raw: str, what: str) -> date:
+    """A calendar day written ``YYYY-MM-DD`` (a path or query value).
+
+    >>> iso_day("2025-09-17", "query parameter day")
+    datetime.date(2025, 9, 17)
+    """
+    try:
+        if _ISO_DAY.fullmatch(raw):
+            return date.fromisoformat(raw)
+    except ValueError:
+        pass
+    raise InvalidInput(f"{what} must be a date YYYY-MM-DD, got {shown(raw)}")
 
 
 def json_integer(value: Any, what: str, minimum: int, maximum: int) -> int:

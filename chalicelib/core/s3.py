@@ -13,6 +13,7 @@ import json
 import operator
 import re
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
@@ -20,6 +21,7 @@ from typing import Any
 from chalicelib.core import aws
 from chalicelib.core.errors import NotFound
 from chalicelib.core.logs import log_event
+from chalicelib.core.settings import get_settings
 
 READ_CHUNK_BYTES = 1024 * 1024
 MAX_KEY_BYTES = 1024  # S3's limit on an object key, in UTF-8 bytes
@@ -29,17 +31,27 @@ PART_BYTES = 8 * 1024 * 1024  # S3's minimum part is 5 MiB; two writers hold at 
 COPY_OBJECT_MAX_BYTES = 5 * 1024**3  # copy_object's limit; larger objects need a multipart (managed) copy
 
 
-def head(bucket: str, key: str, version_id: str | None = None) -> dict[str, Any]:
-    """``head_object`` of ``bucket``/``key`` (that version, when given); :class:`NotFound` when it is gone."""
+_MISSING_CODES = frozenset({"404", "NoSuchKey", "NoSuchVersion", "400"})
+
+
+@contextmanager
+def _missing_as_not_found(message: str) -> Iterator[None]:
+    """An S3 call's "no such object" as :class:`NotFound` saying ``message``; other failures as they are."""
     from botocore.exceptions import ClientError
 
-    extra = {"VersionId": version_id} if version_id else {}
     try:
-        return aws.client("s3").head_object(Bucket=bucket, Key=key, **extra)
+        yield
     except ClientError as exc:
-        if exc.response.get("Error", {}).get("Code") in {"404", "NoSuchKey", "NoSuchVersion", "400"}:
-            raise NotFound(f"s3://{bucket}/{key} does not exist (any more)") from exc
+        if exc.response.get("Error", {}).get("Code") in _MISSING_CODES:
+            raise NotFound(message) from exc
         raise
+
+
+def head(bucket: str, key: str, version_id: str | None = None) -> dict[str, Any]:
+    """``head_object`` of ``bucket``/``key`` (that version, when given); :class:`NotFound` when it is gone."""
+    extra = {"VersionId": version_id} if version_id else {}
+    with _missing_as_not_found(f"s3://{bucket}/{key} does not exist (any more)"):
+        return aws.client("s3").head_object(Bucket=bucket, Key=key, **extra)
 
 
 class ObjectReader:
@@ -149,6 +161,23 @@ class PartWriter(io.TextIOBase):
                 log_event("multipart upload not aborted", key=self.key, error=str(exc))
 
 
+def open_reader(bucket: str, key: str, what: str) -> ObjectReader:
+    """An :class:`ObjectReader` for the HTTP edge: :class:`NotFound` saying ``what`` is no longer there when the
+    object is missing, ``DependencyUnavailable`` (503) when S3 cannot be reached."""
+    with aws.unavailable_as("s3"), _missing_as_not_found(f"{what} is no longer in the bucket"):
+        return ObjectReader(bucket, key)
+
+
+def read_json(bucket: str, key: str, what: str) -> Any:
+    """The JSON object ``key``, read whole (callers check its size first); errors as :func:`open_reader`'s."""
+    with aws.unavailable_as("s3"), _missing_as_not_found(f"{what} is no longer in the bucket"):
+        body = aws.client("s3").get_object(Bucket=bucket, Key=key)["Body"]
+        try:
+            return json.loads(body.read())
+        finally:
+            body.close()
+
+
 def json_value(value: Any) -> Any:
     """``json.dumps`` ``default``: MySQL's DECIMAL/aggregates and our Decimal readings become numbers (integral
     ones ints: ``Decimal("72.0")`` -> ``72``), naive datetimes (UTC on our connections) ISO 8601 with ``Z``."""
@@ -214,3 +243,24 @@ def archive_copy(
         "bytes": source["ContentLength"],
         "method": method,
     }
+
+
+def _presigned(operation: str, params: dict[str, str]) -> dict[str, Any]:
+    """A pre-signed URL for ``operation`` with ``params``, valid ``LINK_EXPIRY_SECONDS``. Signing is local (no
+    request is made); the URL names the endpoint boto3 uses, so it works against the emulator too."""
+    expires_in = get_settings().link_expiry_seconds
+    with aws.unavailable_as("s3"):  # e.g. no credentials to sign with
+        url = aws.client("s3").generate_presigned_url(operation, Params=params, ExpiresIn=expires_in)
+    return {"url": url, "expires_in": expires_in}
+
+
+def download_link(bucket: str, key: str) -> dict[str, Any]:
+    """``{"url", "expires_in"}``: a time-limited ``GET`` of the object, for a client without AWS credentials."""
+    return _presigned("get_object", {"Bucket": bucket, "Key": key})
+
+
+def upload_link(bucket: str, key: str, content_type: str) -> dict[str, Any]:
+    """``{"method": "PUT", "url", "headers", "expires_in"}``: a time-limited ``PUT`` of the object's bytes, sent
+    with ``headers`` (the content type is signed: S3 refuses the upload without it)."""
+    link = _presigned("put_object", {"Bucket": bucket, "Key": key, "ContentType": content_type})
+    return {"method": "PUT", "headers": {"Content-Type": content_type}, **link}

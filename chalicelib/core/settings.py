@@ -17,6 +17,9 @@ from pathlib import Path
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+DEFAULT_LINK_EXPIRY_SECONDS = 900
+MAX_LINK_EXPIRY_SECONDS = 7 * 24 * 3600  # SigV4 pre-signed URLs are valid for at most 7 days
+
 
 class ConfigError(RuntimeError):
     """A setting is missing or malformed; the message names it."""
@@ -63,6 +66,7 @@ class Settings:
     insights_model_id: str | None
     ses_sender: str | None
     ses_recipients: tuple[str, ...]
+    link_expiry_seconds: int  # how long a pre-signed download or upload link answered by the API stays valid
     # name of an SSM SecureString holding the Redis AUTH token (ElastiCache with in-transit encryption);
     # the token stays out of REDIS_URL and so out of the stage's configuration
     redis_auth_parameter: str | None = None
@@ -219,6 +223,7 @@ def parse_settings(env: Mapping[str, str]) -> Settings:
         redis_cluster=_redis_cluster(env, redis_url),
         timeouts=_timeouts(env),
         db_users=_db_users(env.get("DB_USERS", ""), analysis_sources),
+        link_expiry_seconds=_int(env, "LINK_EXPIRY_SECONDS", DEFAULT_LINK_EXPIRY_SECONDS, 1, MAX_LINK_EXPIRY_SECONDS),
     )
 
 

@@ -3,7 +3,12 @@ analysis of each ingested health file, its insights, its report and the notifica
 
 (``GET /health``, the platform's own dependency check, is :mod:`chalicelib.core.dependencies`.)"""
 
-from chalicelib.health_readings.file_analysis import PIPELINE_FILTER_POLICY, analysed_between, handle_pipeline_message
+from chalicelib.health_readings.file_analysis import (
+    PIPELINE_FILTER_POLICY,
+    analysed_between,
+    analysis_key_for,
+    handle_pipeline_message,
+)
 from chalicelib.health_readings.notifications import Report, notify_once
 from chalicelib.health_readings.rules import THRESHOLDS, sql_any_anomaly, sql_condition
 
@@ -12,6 +17,7 @@ __all__ = [
     "THRESHOLDS",
     "Report",
     "analysed_between",
+    "analysis_key_for",
     "handle_pipeline_message",
     "notify_once",
     "sql_any_anomaly",

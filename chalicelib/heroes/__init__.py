@@ -4,7 +4,7 @@ them fresh under concurrency, the REST operations and the course's ``POST /mp6``
 from chalicelib.heroes.api import create_heroes, delete_hero, get_hero, list_heroes, replace_hero, update_hero
 from chalicelib.heroes.cache import invalidate_all_heroes
 from chalicelib.heroes.mp6_compat import mp6
-from chalicelib.heroes.schema import EXPLICIT_ID_CEILING, HERO_FIELDS, ID_FIELD, HeroField
+from chalicelib.heroes.schema import EXPLICIT_ID_CEILING, HERO_FIELDS, ID_FIELD, HeroField, hero_json_schema
 
 __all__ = [
     "EXPLICIT_ID_CEILING",
@@ -14,6 +14,7 @@ __all__ = [
     "create_heroes",
     "delete_hero",
     "get_hero",
+    "hero_json_schema",
     "invalidate_all_heroes",
     "list_heroes",
     "mp6",

@@ -39,3 +39,25 @@ HERO_FIELDS = (
 FIELDS = tuple(f.name for f in HERO_FIELDS)  # what a client sends: every field but the id
 TEXT_FIELDS = tuple(f.name for f in HERO_FIELDS if f.kind == "text")
 BY_NAME = {f.name: f for f in (ID_FIELD, *HERO_FIELDS)}
+
+
+def field_json_schema(declared: HeroField) -> dict[str, Any]:
+    """The JSON Schema of one field's value, as validation checks it."""
+    if declared.kind == "int":
+        return {"type": "integer", "minimum": declared.minimum, "maximum": declared.maximum}
+    return {"type": "string", "minLength": 1, "maxLength": declared.max_length, "pattern": r"\S"}  # not blank
+
+
+def hero_json_schema(*, with_id: bool = False, partial: bool = False) -> dict[str, Any]:
+    """The JSON Schema of a hero: as stored (``with_id``), as sent to create or replace, or a partial update."""
+    fields = (ID_FIELD, *HERO_FIELDS) if with_id else HERO_FIELDS
+    schema: dict[str, Any] = {
+        "type": "object",
+        "properties": {f.name: field_json_schema(f) for f in fields},
+        "additionalProperties": False,
+    }
+    if partial:
+        schema["minProperties"] = 1
+    else:
+        schema["required"] = [f.name for f in fields]
+    return schema

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from chalicelib.core.errors import InvalidInput
-from chalicelib.core.params import Query, flag, integer, json_integer, json_text, shown, single
+from chalicelib.core.params import Query, flag, integer, json_integer, json_text, query_integer, shown, single
 from chalicelib.heroes.schema import BY_NAME, FIELDS, ID_FIELD, MAX_UINT, Hero
 
 MAX_HEROES_PER_WRITE = 1000
@@ -20,10 +20,9 @@ def parse_id(raw: str) -> int:
 
 
 def query_uint(query: Query, name: str, default: int, minimum: int = 0, maximum: int = MAX_UINT) -> int:
-    """Query parameter ``name`` as an integer in ``minimum..maximum``; ``default`` when absent (an empty value
-    is refused, not read as the default)."""
-    raw = single(query, name)
-    return default if raw is None else integer(raw, f"query parameter {name}", minimum, maximum)
+    """Query parameter ``name`` as an integer in ``minimum..maximum`` (a hero's INT UNSIGNED range by default);
+    ``default`` when absent."""
+    return query_integer(query, name, default, minimum, maximum)
 
 
 def field(where: str, name: str, value: Any) -> Any:

@@ -17,7 +17,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from chalicelib.core.mysql import get_database
@@ -145,3 +145,34 @@ def mark_completed(manifest: dict[str, Any]) -> None:
             " WHERE source_hash = %s AND completed_at IS NULL",
             (json.dumps(manifest, default=str), _hash(source["bucket"], source["key"], manifest["sha256"])),
         )
+
+
+def page(dataset: str | None, status: str | None, day: date | None, before: int | None, limit: int) -> list[dict]:
+    """Up to ``limit`` entries, newest first, with an id below ``before`` and the given dataset, status and
+    UTC day of receipt (each filter only when given)."""
+    since = datetime.combine(day, time.min) if day else None
+    until = since + timedelta(days=1) if since else None
+    with get_database().cursor() as cur:
+        cur.execute(
+            "SELECT id, dataset, status, bucket, object_key, manifest, created_at, completed_at FROM ingest_ledger"
+            " WHERE (%s IS NULL OR dataset = %s) AND (%s IS NULL OR status = %s)"
+            " AND (%s IS NULL OR (created_at >= %s AND created_at < %s)) AND (%s IS NULL OR id < %s)"
+            " ORDER BY id DESC LIMIT %s",
+            (dataset, dataset, status, status, since, since, until, before, before, limit),
+        )
+        return [_decoded(row) for row in cur.fetchall()]
+
+
+def by_id(ingest_id: int) -> dict | None:
+    with get_database().cursor() as cur:
+        cur.execute(
+            "SELECT id, dataset, status, bucket, object_key, manifest, created_at, completed_at FROM ingest_ledger"
+            " WHERE id = %s",
+            (ingest_id,),
+        )
+        row = cur.fetchone()
+    return _decoded(row) if row else None
+
+
+def _decoded(row: dict) -> dict:
+    return {**row, "manifest": json.loads(row["manifest"])}

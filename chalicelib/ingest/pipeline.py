@@ -2,8 +2,9 @@
 
 One pass over the object, as a stream: each row is validated against the dataset's declaration
 (:mod:`chalicelib.ingest.datasets`), valid rows go to ``processed/<dataset>/<path>.csv`` and, in batches, into MySQL;
-rejected rows go to ``rejected/<dataset>/<path>.csv`` as uploaded, after a first column ``reject_reason`` (first, so
-that it stays in place for a row with more fields than the header). Then
+rejected rows go to ``rejected/<dataset>/<path>.csv`` as uploaded, after the columns ``reject_reason`` and ``line`` (the
+line of the uploaded file the row starts on; first, so that they stay in place for a row with more fields than
+the header). Then
 ``manifests/<dataset>/<path>.json`` and an ``ingest.completed`` event on ``EVENTS_TOPIC_ARN``.
 
 Exactly once: all of a file's rows and its ledger row (:mod:`chalicelib.ingest.ledger`) commit in one transaction,
@@ -40,6 +41,7 @@ from chalicelib.ingest.datasets import DATASETS
 BATCH_ROWS = 5000
 CSV_CONTENT_TYPE = "text/csv; charset=utf-8"
 EVENT_TYPE = "ingest.completed"
+REJECTED_COLUMNS = ("reject_reason", "line")  # before the rejected row's own fields in rejected/ files
 
 
 class FileRejected(Exception):
@@ -157,7 +159,7 @@ class _Outputs:
         self.invalid = csv.writer(self.rejected, lineterminator="\n")
         self.width = len(header)
         self.write_valid([dataset.column_names])
-        self.invalid.writerow(["reject_reason", *header])
+        self.invalid.writerow([*REJECTED_COLUMNS, *header])
 
     def write_valid(self, rows: Sequence[Sequence[Any]]) -> None:
         """Rows to ``processed/``, formatted in one go (the part writer encodes each text it is given)."""
@@ -165,8 +167,8 @@ class _Outputs:
         csv.writer(text, lineterminator="\n").writerows(rows)
         self.processed.write(text.getvalue())
 
-    def reject(self, fields: list[str], reason: str) -> None:
-        self.invalid.writerow([reason, *fields])
+    def reject(self, fields: list[str], reason: str, line: int) -> None:
+        self.invalid.writerow([reason, line, *fields])
 
     def keys(self, rejected: int) -> dict[str, str | None]:
         """The output keys the manifest names: no rejected file when no row was rejected."""
@@ -245,10 +247,10 @@ def _load_rows(
         raise FileRejected("unknown_dataset", f"{upload.dataset!r} is not one of {sorted(DATASETS)}")
     # strict: a stray or unclosed quote is malformed, rather than silently merged into a field
     parser = csv.reader(reader.lines(), strict=True)
-    rows = filter(None, parser)  # blank lines are not rows
+    rows = _numbered(parser)
     outputs: _Outputs | None = None
     try:
-        header = next(rows, None)
+        _, header = next(rows, (0, None))
         if header is None:
             raise FileRejected("empty_file", "the file has no header and no rows")
         positions = _header_positions(dataset, header)
@@ -278,9 +280,18 @@ def _load_rows(
     return outputs
 
 
+def _numbered(parser: Any) -> Iterator[tuple[int, list[str]]]:
+    """Each record of a :func:`csv.reader` but blank lines, with the line of the file it starts on (from 1)."""
+    start = 1
+    for fields in parser:
+        if fields:
+            yield start, fields
+        start = parser.line_num + 1
+
+
 def _stream_rows(
     dataset: Dataset,
-    rows: Iterator[list[str]],
+    rows: Iterator[tuple[int, list[str]]],
     positions: list[int | None],
     references: dict[str, dict[Any, Any]],
     outputs: _Outputs,
@@ -307,17 +318,17 @@ def _stream_rows(
                 fields[i] = dataset.columns[i].format(fields[i])
         return formatted
 
-    def validate(batch: list[list[str]]) -> list[tuple]:
+    def validate(batch: list[tuple[int, list[str]]]) -> list[tuple]:
         counts["input"] += len(batch)
-        valid = validator.batch(batch)
+        valid = validator.batch([fields for _, fields in batch])
         if valid is None:
             valid = []
-            for fields in batch:
+            for line, fields in batch:
                 try:
                     valid.append(validator.row(fields))
                 except RowRejected as rejected:
                     reasons[rejected.reason] += 1
-                    outputs.reject(fields, rejected.reason)
+                    outputs.reject(fields, rejected.reason, line)
         outputs.write_valid(processed(valid))
         return valid
 
@@ -327,7 +338,7 @@ def _stream_rows(
     return reasons, writer.written
 
 
-def _batches(rows: Iterator[list[str]], size: int) -> Iterator[list[list[str]]]:
+def _batches(rows: Iterator[tuple[int, list[str]]], size: int) -> Iterator[list[tuple[int, list[str]]]]:
     """``rows`` in lists of ``size`` (the last one shorter)."""
     while batch := list(itertools.islice(rows, size)):
         yield batch

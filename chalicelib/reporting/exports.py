@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from chalicelib.core import s3
 from chalicelib.core.bodies import json_object
 from chalicelib.core.data_bucket import EXPORTS_PREFIX, EXPORTS_SUFFIX
 from chalicelib.core.errors import InvalidInput
@@ -115,7 +116,7 @@ def export_key(name: str, now: datetime | None = None) -> str:
 
 def run_export(name: str, raw_params: Mapping[str, Any]) -> dict[str, Any]:
     """Validate ``raw_params`` for export ``name``, stream its rows into a workbook in ``DATA_BUCKET``;
-    answers ``{"name", "bucket", "key", "rows"}``."""
+    answers ``{"name", "bucket", "key", "rows", "download"}`` (a time-limited link to the workbook)."""
     export = EXPORTS.get(name)
     if export is None:
         raise InvalidInput(f"unknown export {name!r}; available: {', '.join(sorted(EXPORTS))}")
@@ -127,7 +128,7 @@ def run_export(name: str, raw_params: Mapping[str, Any]) -> dict[str, Any]:
     values = {param: spec.parse(param, raw_params.get(param)) for param, spec in export.params.items()}
     result = workbooks.export_query(export.sql, export.bind(values), export.sheet, export_key(name))
     log_event("export written", export=name, rows=result["rows"], key=result["key"])
-    return {"name": name, **result}
+    return {"name": name, **result, "download": s3.download_link(result["bucket"], result["key"])}
 
 
 def export_for_request(raw_body: bytes | str | None) -> dict[str, Any]:

@@ -18,7 +18,7 @@ from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from chalicelib.core import aws
+from chalicelib.core import aws, s3
 from chalicelib.core.bodies import json_object
 from chalicelib.core.data_bucket import EXPORTS_PREFIX, EXPORTS_SUFFIX
 from chalicelib.core.errors import InvalidInput
@@ -245,8 +245,12 @@ def report_for_event_time(event_time: str) -> dict[str, Any]:
 
 
 def report_for_request(raw_body: bytes | str | None) -> dict[str, Any]:
-    """``POST /reports/sales``: body ``{"date": "YYYY-MM-DD"}``, optional; default today in REPORT_TIMEZONE."""
+    """``POST /reports/sales``: body ``{"date": "YYYY-MM-DD"}``, optional; default today in REPORT_TIMEZONE.
+    The answer's ``workbook`` has a time-limited ``download`` link."""
     body = json_object(raw_body, ["date"], '{"date": "2020-06-20"}')
     raw = body.get("date")
     day = today(get_settings().report_timezone) if raw is None else parse_day(raw)
-    return run_sales_report(day)
+    result = run_sales_report(day)
+    workbook = result["workbook"]
+    workbook["download"] = s3.download_link(workbook["bucket"], workbook["key"])
+    return result

@@ -1,19 +1,44 @@
-"""Helpers of the ingest tests: uploads, deliveries, and what the ingest wrote to S3, SNS and MySQL."""
+"""Helpers of the ingest tests: a clean slate for each test (the ``ingest_env`` fixture), uploads, deliveries,
+and what the ingest wrote to S3, SNS and MySQL."""
 
 from __future__ import annotations
 
 import csv
 import io
 import json
+from collections.abc import Iterator
 from typing import Any
 from urllib.parse import quote_plus
 
 import boto3
+import pytest
 
 from chalicelib.core.mysql import Database
 from devtools.stage import PROJECT_DIR
+from tests.support.sns_inbox import subscribe_queue, unsubscribe_queue
 
 DATA_DIR = PROJECT_DIR / "data"
+INGEST_TABLES = ("ingest_ledger", "health_metrics", "superheroes")
+
+
+def _empty_bucket(s3: Any, bucket: str) -> None:
+    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket):
+        for obj in page.get("Contents", []):
+            s3.delete_object(Bucket=bucket, Key=obj["Key"])
+
+
+@pytest.fixture
+def ingest_env(platform: dict, db: Database) -> Iterator[dict]:
+    """Empty data and archive buckets and ingest tables, and a queue subscribed to the events topic."""
+    s3 = boto3.client("s3")
+    for bucket in (platform["DATA_BUCKET"], platform["ARCHIVE_BUCKET"]):
+        _empty_bucket(s3, bucket)
+    with db.cursor() as cur:
+        for table in INGEST_TABLES:
+            cur.execute(f"DELETE FROM `{table}`")  # noqa: S608 - fixed table names
+    queue_url, subscription = subscribe_queue(platform["EVENTS_TOPIC_ARN"])
+    yield {**platform, "bucket": platform["DATA_BUCKET"], "events_queue": queue_url}
+    unsubscribe_queue(queue_url, subscription)
 
 
 def upload(key: str, body: bytes | str, bucket: str = "platform-local-data", **extra: Any) -> None:

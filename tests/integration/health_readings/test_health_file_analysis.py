@@ -426,7 +426,7 @@ def test_an_uploaded_health_csv_is_ingested_analysed_and_reported_through_local_
     """End to end as in ``make run``: upload to raw/, the delivery loop runs the ingest, whose completion
     event the loop hands to ``on_pipeline_event``; nothing else is called."""
     from app import app
-    from devtools.events import deliver_pending, setup_delivery
+    from devtools.events import deliver_pending, setup_delivery, teardown_delivery
 
     with db.cursor() as cur:  # the sample's bytes, still current under another test's key, would be a duplicate
         cur.execute("DELETE FROM ingest_ledger")
@@ -443,11 +443,7 @@ def test_an_uploaded_health_csv_is_ingested_analysed_and_reported_through_local_
                 break
         analysis = stored_analysis(s3, bucket, path)
     finally:
-        s3.put_bucket_notification_configuration(Bucket=bucket, NotificationConfiguration={})
-        for route in routes:
-            if route.subscription_arn:
-                boto3.client("sns").unsubscribe(SubscriptionArn=route.subscription_arn)
-            boto3.client("sqs").delete_queue(QueueUrl=route.queue_url)
+        teardown_delivery(routes, [bucket])
 
     rows = processed_rows("sample_data.csv")
     assert analysis["records_analyzed"] == len(rows) == 843

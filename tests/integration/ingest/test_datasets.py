@@ -62,6 +62,7 @@ def test_health_file_loads_valid_rows_and_reports_them(client, db, ingest_env):
             "systolic_bp": "120",
             "diastolic_bp": "80",
             "reject_reason": "out_of_range_heart_rate",
+            "line": "4",
         }
     ]
     manifest = read_manifest("manifests/health/2025/09/day.json")

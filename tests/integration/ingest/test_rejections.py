@@ -84,7 +84,9 @@ def test_every_rejected_row_is_reported_with_its_reason(client, cafe, ingest_env
     rejected = read_csv(f"rejected/{dataset}/cases.csv")
     assert [r["reject_reason"] for r in rejected] == expected
     first_bad = next(row for row, reason in cases if reason)
-    assert ",".join(list(rejected[0].values())[1:]) == first_bad  # the row as uploaded
+    assert ",".join(list(rejected[0].values())[2:]) == first_bad  # the row as uploaded
+    # the line each rejected row has in the uploaded file (the header is line 1)
+    assert [int(r["line"]) for r in rejected] == [i + 2 for i, (_, reason) in enumerate(cases) if reason]
     manifest = read_manifest(f"manifests/{dataset}/cases.json")
     assert sum(manifest["reasons"].values()) == manifest["counts"]["rejected"]
     assert len(read_csv(f"processed/{dataset}/cases.csv")) == len(cases) - len(expected)

@@ -6,6 +6,7 @@ import io
 import json
 import re
 import secrets
+import urllib.request
 
 import boto3
 import pytest
@@ -60,6 +61,9 @@ def test_every_hero_without_parameters(client, heroes, s3):
     status, body = post_export(client, {"name": "heroes"})
     assert status == 201 and body["rows"] == 4
     assert [r[1] for r in read_sheet(s3, body["key"])[1:]] == ["Ana", "Bo", "Cy", "Di"]
+    with urllib.request.urlopen(body["download"]["url"], timeout=10) as answer:  # no AWS credentials needed
+        assert answer.read() == s3.get_object(Bucket=body["bucket"], Key=body["key"])["Body"].read()
+    assert body["download"]["expires_in"] == get_settings().link_expiry_seconds
 
 
 def test_sales_export_over_several_days(client, cafe, s3):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import urllib.request
 import zipfile
 from collections import Counter
 from datetime import date, datetime, timedelta
@@ -79,11 +80,15 @@ def add_order(db, number: int, when: str, product_id: int, quantity: int, price:
         )
 
 
-def load_workbook(s3, bucket: str, key: str):
+def load_workbook_bytes(data: bytes):
     from openpyxl import load_workbook as load
 
+    return load(io.BytesIO(data))
+
+
+def load_workbook(s3, bucket: str, key: str):
     data = s3.get_object(Bucket=bucket, Key=key)["Body"].read()
-    return load(io.BytesIO(data)), data
+    return load_workbook_bytes(data), data
 
 
 def test_one_day_per_group_and_product(client, cafe):
@@ -91,7 +96,11 @@ def test_one_day_per_group_and_product(client, cafe):
     assert status == 200
     assert {k: body[k] for k in JULY_5} == JULY_5
     assert body["date"] == "2020-07-05"
+    download = body["workbook"].pop("download")
     assert body["workbook"] == {"bucket": get_settings().data_bucket, "key": "exports/sales/2020-07-05.xlsx"}
+    assert download["expires_in"] == get_settings().link_expiry_seconds
+    with urllib.request.urlopen(download["url"], timeout=10) as answer:  # a client without AWS credentials
+        assert load_workbook_bytes(answer.read())["Sales"]["A1"].value == "Group No."
 
 
 def test_all_days_sum_to_the_sample_readme(cafe):
@@ -190,6 +199,7 @@ def test_schedule_and_route_give_the_same_report(client, cafe):
     scheduled = client.lambda_.invoke("daily_sales_report", event).payload
     _, requested = post_report(client, {"date": "2020-07-05"})
     assert scheduled.pop("message_id") != requested.pop("message_id")
+    assert requested["workbook"].pop("download")["url"]  # the route answers a link; the schedule has no caller
     assert scheduled == requested
     assert {k: scheduled[k] for k in JULY_5} == JULY_5
 

@@ -1,0 +1,148 @@
+"""The OpenAPI 3 description of the app's routes, served at ``GET /openapi.json``.
+
+Each view declares its operation next to its registration with :func:`describe` (summary, query parameters,
+body, answer); :func:`document` walks ``app.routes`` and assembles them, so a route cannot exist without a
+description (a test checks every route has one). Path parameters come from the route's path. Every error answer
+is the platform's ``{"Code", "Message"}``; a 503 also carries ``Retry-After``.
+
+Schemas may be given as callables, resolved when the document is first built: a schema derived from a feature
+package's declarations (the hero fields) is then not imported when ``app.py`` is.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from chalice import Chalice
+
+Schema = dict[str, Any]
+SchemaSource = Schema | Callable[[], Schema]
+
+OPENAPI_VERSION = "3.0.3"
+ERROR_SCHEMA: Schema = {
+    "type": "object",
+    "required": ["Code", "Message"],
+    "properties": {"Code": {"type": "string"}, "Message": {"type": "string"}},
+}
+ERROR_STATUSES = {
+    400: "the request is not valid: the message says what is wrong",
+    404: "no such resource",
+    503: "a dependency (named in the message) is unavailable; retry after Retry-After seconds",
+}
+OBJECT: Schema = {"type": "object"}
+_PATH_PARAMETER = re.compile(r"{([^}]+)}")
+
+
+@dataclass(frozen=True)
+class QueryParam:
+    name: str
+    description: str
+    schema: SchemaSource = field(default_factory=lambda: {"type": "string"})
+
+
+@dataclass(frozen=True)
+class Operation:
+    """What one view does: its answer's ``statuses`` and schema (``None``: no body), its query parameters, its
+    JSON request body (``required`` or optional) and the error statuses it answers besides 503."""
+
+    summary: str
+    answer: SchemaSource | None = None
+    statuses: tuple[int, ...] = (200,)
+    query: tuple[QueryParam, ...] = ()
+    body: SchemaSource | None = None
+    body_required: bool = False
+    errors: tuple[int, ...] = (400,)
+    headers: Mapping[str, str] = field(default_factory=dict)  # answer headers: name -> description
+
+
+def describe(summary: str, **details: Any) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Attach an :class:`Operation` to a view; put it under the route's decorator, whose wrapper keeps it."""
+
+    def attach(view: Callable[..., Any]) -> Callable[..., Any]:
+        view.openapi = Operation(summary, **details)  # type: ignore[attr-defined]
+        return view
+
+    return attach
+
+
+def operation_of(view: Callable[..., Any]) -> Operation | None:
+    return getattr(view, "openapi", None)
+
+
+def _resolved(schema: SchemaSource) -> Schema:
+    return schema() if callable(schema) else schema
+
+
+def _error_answer(description: str, status: int) -> dict[str, Any]:
+    answer: dict[str, Any] = {
+        "description": description,
+        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
+    }
+    if status == 503:
+        answer["headers"] = {"Retry-After": {"description": "seconds to wait", "schema": {"type": "integer"}}}
+    return answer
+
+
+def _answers(op: Operation) -> dict[str, Any]:
+    ok: dict[str, Any] = {"description": op.summary}
+    if op.answer is not None:
+        ok["content"] = {"application/json": {"schema": _resolved(op.answer)}}
+    if op.headers:
+        ok["headers"] = {name: {"description": text, "schema": {"type": "string"}} for name, text in op.headers.items()}
+    answers = dict.fromkeys(map(str, op.statuses), ok)
+    for status in sorted({*op.errors, 503} - set(op.statuses)):
+        answers[str(status)] = _error_answer(ERROR_STATUSES[status], status)
+    answers["default"] = _error_answer("any other error, in the same shape", 0)
+    return answers
+
+
+def _operation(path: str, method: str, op: Operation) -> dict[str, Any]:
+    parameters = [
+        {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
+        for name in _PATH_PARAMETER.findall(path)
+    ]
+    parameters += [
+        {"name": p.name, "in": "query", "required": False, "description": p.description, "schema": _resolved(p.schema)}
+        for p in op.query
+    ]
+    described: dict[str, Any] = {
+        "operationId": f"{method.lower()}{re.sub(r'[^A-Za-z0-9]+', '_', path).rstrip('_')}",
+        "summary": op.summary,
+        "parameters": parameters,
+        "responses": _answers(op),
+    }
+    if op.body is not None:
+        described["requestBody"] = {
+            "required": op.body_required,
+            "content": {"application/json": {"schema": _resolved(op.body)}},
+        }
+    return described
+
+
+def undescribed_routes(app: Chalice) -> list[str]:
+    """``METHOD path`` of every route without an :class:`Operation`."""
+    return [
+        f"{method} {path}"
+        for path, methods in app.routes.items()
+        for method, entry in methods.items()
+        if operation_of(entry.view_function) is None
+    ]
+
+
+def document(app: Chalice, title: str, version: str) -> dict[str, Any]:
+    """The OpenAPI document of every described route of ``app``."""
+    paths: dict[str, dict[str, Any]] = {}
+    for path, methods in sorted(app.routes.items()):
+        for method, entry in sorted(methods.items()):
+            op = operation_of(entry.view_function)
+            if op is not None:
+                paths.setdefault(path, {})[method.lower()] = _operation(path, method, op)
+    return {
+        "openapi": OPENAPI_VERSION,
+        "info": {"title": title, "version": version},
+        "paths": paths,
+        "components": {"schemas": {"Error": ERROR_SCHEMA}},
+    }
