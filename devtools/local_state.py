@@ -129,9 +129,10 @@ def reset(settings: Settings, env: Mapping[str, str]) -> None:
     print(f"[reset] emptied Redis {settings.redis_url}")
     from devtools.events import FAILED_EVENTS_DIR
 
-    for directory in (state_dir(env), FAILED_EVENTS_DIR):
-        shutil.rmtree(directory, ignore_errors=True)
-        print(f"[reset] deleted {directory}")
+    for directory in (state_dir(env), FAILED_EVENTS_DIR):  # the second is inside the first by default
+        if directory.exists():
+            shutil.rmtree(directory)
+            print(f"[reset] deleted {directory}")
     print("[reset] make run starts from the sample data again")
 
 
