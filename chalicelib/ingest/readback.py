@@ -115,23 +115,34 @@ def rejected_rows(raw_id: str, query: Query) -> dict[str, Any]:
     key = (row["manifest"].get("outputs") or {}).get("rejected")
     if not key:
         return {"id": row["id"], "columns": [], "items": [], "next": None}
-    columns, items = _read_rejected(row["bucket"], key, after, limit + 1)
-    following = items[limit - 1]["line"] if len(items) > limit else None
-    return {"id": row["id"], "columns": columns, "items": items[:limit], "next": following}
+    columns, found = _read_rejected(row["bucket"], key, after, limit + 1)
+    following = found[limit - 1][0] if len(found) > limit else None
+    return {"id": row["id"], "columns": columns, "items": [item for _, item in found[:limit]], "next": following}
 
 
-def _read_rejected(bucket: str, key: str, after: int, count: int) -> tuple[list[str], list[dict[str, Any]]]:
-    """The header of ``rejected/`` object ``key`` (without our columns) and up to ``count`` rows after ``after``."""
+def _rejected_row(fields: list[str], numbered: bool, ordinal: int) -> tuple[int, dict[str, Any]]:
+    """``(position, item)`` of a row of a ``rejected/`` file: its position is its line in the upload, or for a
+    file written before lines were recorded (``numbered`` false: no ``line`` column) its ordinal, ``line`` null."""
+    if numbered:
+        line = int(fields[1])
+        return line, {"line": line, "reason": fields[0], "values": fields[len(REJECTED_COLUMNS) :]}
+    return ordinal, {"line": None, "reason": fields[0], "values": fields[1:]}
+
+
+def _read_rejected(bucket: str, key: str, after: int, count: int) -> tuple[list[str], list[tuple[int, dict]]]:
+    """The upload's header from ``rejected/`` object ``key`` and up to ``count`` rows past position ``after``."""
     reader = s3.open_reader(bucket, key, what=f"the rejected rows ({key})")
     try:
         records = csv.reader(reader.lines())
-        header = next(records, [])[len(REJECTED_COLUMNS) :]
-        items: list[dict[str, Any]] = []
-        for reason, line, *values in records:
-            if int(line) > after:
-                items.append({"line": int(line), "reason": reason, "values": values})
-                if len(items) == count:
+        header = next(records, [])
+        numbered = tuple(header[: len(REJECTED_COLUMNS)]) == REJECTED_COLUMNS
+        found: list[tuple[int, dict]] = []
+        for ordinal, fields in enumerate(records, start=1):
+            position, item = _rejected_row(fields, numbered, ordinal)
+            if position > after:
+                found.append((position, item))
+                if len(found) == count:
                     break
-        return header, items
+        return header[len(REJECTED_COLUMNS) if numbered else 1 :], found
     finally:
         reader.close()

@@ -164,6 +164,20 @@ def test_unknown_ingests_are_answered_404(client, ingest_env, suffix):
     assert body == {"Code": "NotFoundError", "Message": "no ingest with id 987654321"}
 
 
+def test_rejected_files_written_before_line_numbers_are_paged_by_row(client, ingest_env):
+    entry = ingested(client, "raw/health/old/day.csv", [TOO_FAST, GOOD, TOO_COLD])
+    older = f"reject_reason,{HEADER}\nout_of_range_heart_rate,{TOO_FAST}\nout_of_range_temp_c,{TOO_COLD}\n"
+    upload("rejected/health/old/day.csv", older)  # as the ingest wrote it before the line column
+
+    first = get(client, f"/ingests/{entry['id']}/rejected?limit=1")
+    rest = get(client, f"/ingests/{entry['id']}/rejected?after={first['next']}")
+
+    assert first["columns"] == HEADER.split(",")
+    assert first["items"] == [{"line": None, "reason": "out_of_range_heart_rate", "values": TOO_FAST.split(",")}]
+    assert rest["items"] == [{"line": None, "reason": "out_of_range_temp_c", "values": TOO_COLD.split(",")}]
+    assert (first["next"], rest["next"]) == (1, None)
+
+
 def test_rejected_rows_gone_from_the_bucket_are_answered_404(client, ingest_env):
     entry = ingested(client, "raw/health/gone/day.csv", [TOO_FAST])
     boto3.client("s3").delete_object(Bucket=ingest_env["bucket"], Key="rejected/health/gone/day.csv")
