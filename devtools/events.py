@@ -132,6 +132,12 @@ def setup_delivery(app: Chalice) -> list[Route]:
     return routes
 
 
+def delivery_ready(bucket: str) -> bool:
+    """Whether :func:`setup_delivery` is done for ``bucket``: it configures the bucket's notifications last."""
+    configuration = aws.client("s3").get_bucket_notification_configuration(Bucket=bucket)
+    return bool(configuration.get("QueueConfigurations"))
+
+
 def teardown_delivery(routes: list[Route], buckets: list[str]) -> None:
     """Undo :func:`setup_delivery`: no bucket notifications, no subscriptions, no queues (and their messages)."""
     sqs, s3, sns = aws.client("sqs"), aws.client("s3"), aws.client("sns")

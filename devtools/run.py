@@ -20,6 +20,7 @@ import time
 from collections.abc import Mapping
 
 from chalicelib.core.settings import parse_settings
+from devtools.events import delivery_ready
 from devtools.local_aws import create_stage_resources, emulator_environment, start_emulator, wait_until_up
 from devtools.local_state import local_databases, restore_and_reconcile, save, state_dir
 from devtools.localdb import prepare_database
@@ -73,6 +74,15 @@ def _start(module: str, *arguments: str, env: Mapping[str, str] | None = None) -
     )
 
 
+def _wait_for_delivery(bucket: str, events: subprocess.Popen, timeout: float = API_START_SECONDS) -> None:
+    """Until the event delivery is set up: an upload made once ``ready`` is printed is ingested."""
+    deadline = time.monotonic() + timeout
+    while not delivery_ready(bucket):
+        if events.poll() is not None or time.monotonic() > deadline:
+            raise SystemExit(f"the local event delivery did not start within {timeout:.0f}s (see its lines above)")
+        time.sleep(0.1)
+
+
 def main() -> int:
     user = dict(os.environ)
     env = local_environment(environ=user)
@@ -103,6 +113,7 @@ def main() -> int:
         api = _start("devtools.api", "--port", str(api_port))
         started.append(api)
         wait_until_up(f"http://127.0.0.1:{api_port}/health", api, "the API", API_START_SECONDS)
+        _wait_for_delivery(settings.data_bucket, started[0])
         print(f"[run] ready in {time.monotonic() - started_at:.1f}s; Ctrl-C stops everything started here", flush=True)
         return api.wait()
     except KeyboardInterrupt:

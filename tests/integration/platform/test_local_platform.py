@@ -124,7 +124,8 @@ class LocalPlatform:
             if found and found[0]["completed_at"]:
                 return found[0]
             time.sleep(0.2)
-        raise AssertionError(f"{link['key']} was not ingested within 30s")
+        self.stop()
+        raise AssertionError(f"{link['key']} was not ingested within 30s:\n{''.join(self.output)}")
 
 
 @pytest.fixture
