@@ -51,7 +51,7 @@ def _hero(**options: bool) -> object:
     return lambda: heroes.hero_json_schema(**options)
 
 
-@json_route(app, "/health", methods=["GET"])
+@json_route(app, "/health", methods=["GET"], scope="read")
 @describe("MySQL and Redis reachable (200) or not (503)", answer=OBJECT, statuses=(200, 503), errors=())
 def health() -> Response:
     healthy, body = dependencies.dependency_status()
@@ -86,19 +86,19 @@ def _cached(result: tuple[object, str]) -> Response:
     return Response(body=body, headers={"X-Cache": cache})
 
 
-@json_route(app, "/openapi.json", methods=["GET"])
+@json_route(app, "/openapi.json", methods=["GET"], scope="read")
 @describe("this OpenAPI document", answer=OBJECT, errors=())
 def openapi_document() -> dict:
     return openapi.document(app, "Serverless data platform", API_VERSION)
 
 
-@json_route(app, "/heroes/{hero_id}", methods=["GET"])
+@json_route(app, "/heroes/{hero_id}", methods=["GET"], scope="read")
 @describe("one hero", answer=_hero(with_id=True), query=(CACHE,), errors=(400, 404), headers={"X-Cache": "HIT or MISS"})
 def get_hero(hero_id: str) -> Response:
     return _cached(heroes.get_hero(hero_id, _query(), _cache_control()))
 
 
-@json_route(app, "/heroes", methods=["GET"])
+@json_route(app, "/heroes", methods=["GET"], scope="read")
 @describe(
     "heroes by xp (xp=1,2) or a page by id (limit, after, power, color)",
     answer=PAGE,
@@ -115,7 +115,7 @@ def list_heroes() -> Response:
     return _cached(heroes.list_heroes(_query(), _cache_control()))
 
 
-@json_route(app, "/heroes", methods=["POST"])
+@json_route(app, "/heroes", methods=["POST"], scope="write")
 @describe(
     "create one hero or a list of them",
     answer=lambda: {"oneOf": [heroes.hero_json_schema(with_id=True), {"type": "array"}]},
@@ -131,13 +131,13 @@ def create_heroes() -> Response:
     return Response(body=created, status_code=201, headers=headers)
 
 
-@json_route(app, "/heroes/{hero_id}", methods=["PUT"])
+@json_route(app, "/heroes/{hero_id}", methods=["PUT"], scope="write")
 @describe("replace a hero", answer=_hero(with_id=True), body=_hero(), body_required=True, errors=(400, 404))
 def replace_hero(hero_id: str) -> dict:
     return heroes.replace_hero(hero_id, _body())
 
 
-@json_route(app, "/heroes/{hero_id}", methods=["PATCH"])
+@json_route(app, "/heroes/{hero_id}", methods=["PATCH"], scope="write")
 @describe(
     "change some fields of a hero",
     answer=_hero(with_id=True),
@@ -149,14 +149,14 @@ def update_hero(hero_id: str) -> dict:
     return heroes.update_hero(hero_id, _body())
 
 
-@json_route(app, "/heroes/{hero_id}", methods=["DELETE"])
+@json_route(app, "/heroes/{hero_id}", methods=["DELETE"], scope="write")
 @describe("delete a hero", statuses=(204,), errors=(400, 404))
 def delete_hero(hero_id: str) -> Response:
     heroes.delete_hero(hero_id)
     return Response(body="", status_code=204)
 
 
-@json_route(app, "/mp6", methods=["POST"])
+@json_route(app, "/mp6", methods=["POST"], scope="write")
 @describe(
     "the course's original request format: read heroes by xp or write heroes",
     answer=OBJECT,
@@ -183,7 +183,7 @@ def daily_sales_report(event: CloudWatchEvent) -> dict:
     return reporting.report_for_event_time(event.time)
 
 
-@json_route(app, "/reports/sales", methods=["POST"])
+@json_route(app, "/reports/sales", methods=["POST"], scope="operate")
 @describe(
     "the daily sales report of a day (default today): published, and a workbook with a download link",
     answer=OBJECT,
@@ -197,7 +197,7 @@ def sales_report() -> dict:
     return reporting.report_for_request(_body())
 
 
-@json_route(app, "/exports", methods=["POST"])
+@json_route(app, "/exports", methods=["POST"], scope="operate")
 @describe(
     "a workbook of a named export, with a download link",
     answer={"type": "object", "required": ["name", "key", "rows", "download"]},
@@ -214,7 +214,7 @@ def create_export() -> Response:
     return Response(body=reporting.export_for_request(_body()), status_code=201)
 
 
-@json_route(app, "/analysis", methods=["POST"])
+@json_route(app, "/analysis", methods=["POST"], scope="operate")
 @describe(
     "analyse the named sources (all without a body); one result object per source",
     answer=OBJECT,
@@ -229,13 +229,13 @@ def run_analysis() -> dict:
     return analysis.analyse_request(_body())
 
 
-@json_route(app, "/analysis/{source}", methods=["GET"])
+@json_route(app, "/analysis/{source}", methods=["GET"], scope="read")
 @describe("the latest analysis of a source (health: of an ingested health file)", answer=OBJECT, errors=(404,))
 def latest_analysis(source: str) -> dict:
     return analysis.latest(source)
 
 
-@json_route(app, "/analysis/{source}/history", methods=["GET"])
+@json_route(app, "/analysis/{source}/history", methods=["GET"], scope="read")
 @describe(
     "the analyses of a source, newest first",
     answer=PAGE,
@@ -246,7 +246,7 @@ def analysis_history(source: str) -> dict:
     return analysis.history(source, _query())
 
 
-@json_route(app, "/ingests", methods=["GET"])
+@json_route(app, "/ingests", methods=["GET"], scope="read")
 @describe(
     "the ingested uploads, newest first",
     answer=PAGE,
@@ -265,7 +265,7 @@ def list_ingests() -> dict:
     return ingest.list_ingests(_query())
 
 
-@json_route(app, "/ingests/{ingest_id}", methods=["GET"])
+@json_route(app, "/ingests/{ingest_id}", methods=["GET"], scope="read")
 @describe(
     "an upload's manifest: status, counts, reasons, timings, outputs and their download links",
     answer=OBJECT,
@@ -275,7 +275,7 @@ def get_ingest(ingest_id: str) -> dict:
     return ingest.get_ingest(ingest_id)
 
 
-@json_route(app, "/ingests/{ingest_id}/rejected", methods=["GET"])
+@json_route(app, "/ingests/{ingest_id}/rejected", methods=["GET"], scope="read")
 @describe(
     "an upload's rejected rows, each with its line in the file and its reason",
     answer=PAGE,
@@ -286,13 +286,13 @@ def rejected_rows(ingest_id: str) -> dict:
     return ingest.rejected_rows(ingest_id, _query())
 
 
-@json_route(app, "/ingests/{ingest_id}/analysis", methods=["GET"])
+@json_route(app, "/ingests/{ingest_id}/analysis", methods=["GET"], scope="read")
 @describe("the analysis of an uploaded health file", answer=OBJECT, errors=(400, 404))
 def ingest_analysis(ingest_id: str) -> dict:
     return analysis.ingest_analysis(ingest_id)
 
 
-@json_route(app, "/uploads", methods=["POST"])
+@json_route(app, "/uploads", methods=["POST"], scope="ingest")
 @describe(
     "a time-limited URL to PUT a CSV to raw/<dataset>/<name>; the upload is then ingested",
     answer=LINK,

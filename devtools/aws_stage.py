@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from chalicelib.core.auth import SCOPES
 from chalicelib.core.data_bucket import EXPORTS_PREFIX, UPLOADS_PREFIX
 from chalicelib.health_readings import PIPELINE_FILTER_POLICY
 
@@ -143,10 +144,14 @@ DERIVED_SETTINGS = (
     "REDIS_AUTH_PARAMETER",
     "ANALYSIS_SOURCES",
     "REQUIRE_API_KEY",
+    "JWT_ISSUER",
+    "JWT_AUDIENCE",
 )
 # Credentials in settings make no sense for a deployed stage (they come from Secrets Manager at run time).
 DIRECT_DB_SETTINGS = ("DB_USER", "DB_PASSWORD", "DB_PARAMETER_PREFIX")
-OPTIONAL_SETTINGS = ("INSIGHTS_MODEL_ID", "SES_SENDER", "SES_RECIPIENTS")
+# JWT_ISSUER + JWT_AUDIENCE (and JWT_JWKS_URL when its keys are not at <issuer>/.well-known/jwks.json): any OIDC
+# issuer instead of the stack's Cognito user pool
+OPTIONAL_SETTINGS = ("INSIGHTS_MODEL_ID", "SES_SENDER", "SES_RECIPIENTS", "JWT_ISSUER", "JWT_AUDIENCE", "JWT_JWKS_URL")
 REQUIRED_OUTPUTS = (
     "Region",
     "AccountId",
@@ -168,6 +173,8 @@ REQUIRED_OUTPUTS = (
     "PublicDbPort",
     "PublicDbName",
     *DB_SECRETS,
+    "UserPoolId",
+    "UserPoolClientId",
 )
 MIGRATED_SOURCES = ("default", "public")  # the databases the migrate function is invoked for
 DB_CA_BUNDLE = "chalicelib/certs/db-ca-bundle.pem"  # fetched by the deploy: RDS's CAs and Amazon's roots (proxy)
@@ -186,6 +193,11 @@ def policy_file_name(stage: str, function: str) -> str:
 
 def redis_auth_parameter(outputs: Mapping[str, str]) -> str:
     return f"{outputs['ParameterPath']}redis/authToken"
+
+
+def cognito_issuer(outputs: Mapping[str, str]) -> str:
+    """The ``iss`` of the stack's user pool's tokens (its keys are at ``<issuer>/.well-known/jwks.json``)."""
+    return f"https://cognito-idp.{outputs['Region']}.amazonaws.com/{outputs['UserPoolId']}"
 
 
 def stage_settings(outputs: Mapping[str, str], options: Mapping[str, str]) -> dict[str, str]:
@@ -207,6 +219,8 @@ def stage_settings(outputs: Mapping[str, str], options: Mapping[str, str]) -> di
         "REDIS_AUTH_PARAMETER": redis_auth_parameter(outputs),
         "ANALYSIS_SOURCES": _analysis_sources(outputs, "PrivateDbReaderSecretArn", "PublicDbReaderSecretArn"),
         "REQUIRE_API_KEY": "true",
+        "JWT_ISSUER": cognito_issuer(outputs),
+        "JWT_AUDIENCE": outputs["UserPoolClientId"],
     }
     settings.update({name: options[name] for name in OPTIONAL_SETTINGS if options.get(name)})
     return settings
@@ -444,6 +458,33 @@ def sizing_parameters(section: Mapping[str, Any], instance_class: str = DB_INSTA
         timeout_ms = functions[function]["lambda_timeout"] * 1000
         parameters[f"{name}DurationAlarmMs"] = str(timeout_ms * DURATION_ALARM_PERCENT // 100)
     return parameters
+
+
+def _resource_path(path: str) -> str:
+    """A route's path as execute-api ARNs match requests: each ``{parameter}`` is ``*``."""
+    return re.sub(r"\{[^}]+\}", "*", path)
+
+
+def scope_invoke_arns(
+    outputs: Mapping[str, str],
+    rest_api_id: str,
+    api_stage: str,
+    routes: Mapping[tuple[str, str], str],
+    open_routes: frozenset[str],
+) -> dict[str, list[str]]:
+    """For each scope, the ``execute-api:Invoke`` ARNs of exactly its routes (``routes``: ``route_scopes(app)``);
+    routes the stage leaves open need no permission and get none."""
+    base = _arn(outputs, "execute-api", f"{rest_api_id}/{api_stage}")
+    arns: dict[str, list[str]] = {scope: [] for scope in SCOPES}
+    for (method, path), scope in sorted(routes.items()):
+        if f"{method} {path}" not in open_routes:
+            arns[scope].append(f"{base}/{method}{_resource_path(path)}")
+    return arns
+
+
+def access_parameters(scope_arns: Mapping[str, list[str]]) -> dict[str, str]:
+    """``infra/app-access.yaml``'s ``<Scope>RouteArns`` parameters: one managed policy per scope (none when empty)."""
+    return {f"{scope.capitalize()}RouteArns": ",".join(arns) for scope, arns in scope_arns.items()}
 
 
 def configure_stage(

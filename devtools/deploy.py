@@ -7,12 +7,14 @@ Deploy, in order (each step is idempotent, so a failed run is simply run again):
 3. the SSM SecureString of Redis' token (from its secret; the databases' users are read from Secrets Manager at
    run time), and the CA bundle the functions verify MySQL's certificates with;
 4. ``chalice deploy --stage <stage>`` with ``CHALICE_STAGE`` set, so decorator arguments read this stage;
-5. the access stack (``infra/app-access.yaml``): the API key of the write routes, the async failure queue;
+5. the access stack (``infra/app-access.yaml``): the API key (usage plan) of the write routes, one IAM policy
+   per scope, API Gateway's 401/403 bodies, the async failure queue;
 6. the app's database users and the schema: the ``migrate`` function, invoked inside the VPC, for the default
    and the public database.
 
 Options come from the environment: ``PUBLIC_DB_CIDR`` (default: this machine's public IP/32), ``ALERT_EMAIL``,
-``SES_SENDER``, ``SES_RECIPIENTS``, ``INSIGHTS_MODEL_ID``, ``STACK_PREFIX`` (default ``platform``). AWS credentials
+``SES_SENDER``, ``SES_RECIPIENTS``, ``INSIGHTS_MODEL_ID``, ``JWT_ISSUER`` + ``JWT_AUDIENCE`` (+ ``JWT_JWKS_URL``:
+an OIDC issuer other than the stack's Cognito user pool), ``STACK_PREFIX`` (default ``platform``). AWS credentials
 and region are boto3's usual ones (``AWS_PROFILE``, ``AWS_DEFAULT_REGION``, ...).
 """
 
@@ -30,7 +32,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from devtools import aws_stage
-from devtools.stage import PROJECT_DIR
+from devtools.stage import PROJECT_DIR, stage_environment
 
 INFRA_DIR = PROJECT_DIR / "infra"
 STACK_WAIT = {"Delay": 20, "MaxAttempts": 270}  # RDS and ElastiCache take 15-40 minutes to create
@@ -94,7 +96,7 @@ def deploy_stack(cloudformation: Any, name: str, template: Path, parameters: Map
 
 def deploy_options(environ: Mapping[str, str]) -> dict[str, str]:
     """The deploy's optional settings from the environment (empty ones left out)."""
-    names = ("ALERT_EMAIL", "SES_SENDER", "SES_RECIPIENTS", "INSIGHTS_MODEL_ID")
+    names = ("ALERT_EMAIL", *aws_stage.OPTIONAL_SETTINGS)
     return {name: environ[name] for name in names if environ.get(name)}
 
 
@@ -119,6 +121,7 @@ def platform_parameters(
         "SesSender": options.get("SES_SENDER", ""),
         "InsightsModelId": options.get("INSIGHTS_MODEL_ID", ""),
         **aws_stage.sizing_parameters(section),
+        "AuthMode": aws_stage.deployed_auth_mode(stage_environment(stage)),
     }
 
 
@@ -296,6 +299,22 @@ def check_concurrency(lambda_client: Any, stage: str, config_path: Path) -> None
         )
 
 
+def scope_policies_arns(stage: str, outputs: Mapping[str, str], rest_api_id: str) -> dict[str, list[str]]:
+    """What each scope's IAM policy allows: the app's routes as declared (``json_route(..., scope=...)``) less the
+    ones the stage leaves open."""
+    from app import app
+    from chalicelib.core.http import route_scopes
+    from chalicelib.core.settings import parse_auth_settings
+
+    open_routes = parse_auth_settings(stage_environment(stage)).open_routes
+    return aws_stage.scope_invoke_arns(outputs, rest_api_id, api_stage(stage), route_scopes(app), open_routes)
+
+
+def api_stage(stage: str) -> str:
+    """API Gateway's stage of the Chalice stage (the ``/api`` of the URL)."""
+    return json.loads((PROJECT_DIR / ".chalice" / "config.json").read_text())["stages"][stage]["api_gateway_stage"]
+
+
 def deploy(stage: str) -> None:
     _refuse_emulator()
     import boto3
@@ -331,8 +350,11 @@ def deploy(stage: str) -> None:
             "AppName": aws_stage.APP_NAME,
             "RestApiId": api["rest_api_id"],
             "AsyncFailureQueueArn": outputs["AsyncFailureQueueArn"],
+            **aws_stage.access_parameters(scope_policies_arns(stage, outputs, api["rest_api_id"])),
         },
     )
+    # API Gateway serves a changed gateway response (the 401/403 bodies) only from its next deployment
+    _client("apigateway").create_deployment(restApiId=api["rest_api_id"], stageName=api_stage(stage))
     lambda_client = _client("lambda", read_timeout=900, retries={"max_attempts": 0})
     for source in aws_stage.MIGRATED_SOURCES:
         result = invoke_migrate(lambda_client, stage, source)

@@ -32,6 +32,21 @@ class InvalidInput(PlatformError):
     code = "BadRequestError"
 
 
+class Unauthenticated(PlatformError):
+    """No credential, or one that does not prove who the caller is (bad signature, expired, not for us)."""
+
+    status = 401
+    code = "UnauthorizedError"
+    headers = {"WWW-Authenticate": "Bearer"}
+
+
+class Forbidden(PlatformError):
+    """The caller is known but lacks the scope the route needs."""
+
+    status = 403
+    code = "ForbiddenError"
+
+
 class NotFound(PlatformError):
     status = 404
     code = "NotFoundError"

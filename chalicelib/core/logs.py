@@ -18,6 +18,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+from chalicelib.core.auth import caller
+
 _LOGGER_NAME = "platform"
 
 METRIC_NAMESPACE = "ServerlessDataPlatform"
@@ -187,6 +189,8 @@ def log_invocation(event: Any, get_response: Any) -> Any:
     status = getattr(response, "status_code", None)
     if status is not None:
         fields["status_code"] = status
+    if fields["event_type"] == "http":
+        fields["caller"] = caller(event)  # known once the route checked the credential
     fields.update(outcome="error" if status is not None and status >= 500 else "ok")
     fields["duration_ms"] = _elapsed_ms(started)
     more = _take_metrics(fields)

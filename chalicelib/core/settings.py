@@ -41,6 +41,25 @@ class DbSettings:
     ssl_ca: str | None = None
 
 
+AUTH_MODES = ("none", "iam", "jwt")
+
+
+@dataclass(frozen=True)
+class AuthSettings:
+    """Who may call the API (docs/auth.md). ``mode``: ``jwt`` (the default: closed), ``iam`` (API Gateway checks
+    SigV4 and the caller's IAM policy) or ``none`` (the local stage: no credentials). ``open_routes`` are
+    ``"METHOD /path"`` keys the stage leaves open on purpose."""
+
+    mode: str = "jwt"
+    open_routes: frozenset[str] = frozenset()
+    jwt_issuer: str = ""
+    jwt_audiences: tuple[str, ...] = ()
+    jwt_jwks_url: str = ""
+
+    def is_open(self, method: str, path: str) -> bool:
+        return self.mode == "none" or f"{method} {path}" in self.open_routes
+
+
 @dataclass(frozen=True)
 class Timeouts:
     """How long one function waits for MySQL and Redis before it gives up (per function: a stage sets them in
@@ -77,6 +96,7 @@ class Settings:
     # DB_USERS (the migrate function's): per source, the secret ARNs of its master user and of the app's users
     # by role (migrations, readwrite, readonly), which migrate creates (chalicelib/core/db_users.py)
     db_users: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+    auth: AuthSettings = AuthSettings()
 
     def require(self, name: str) -> str:
         """Return a string setting by its environment name, failing loudly when it is empty."""
@@ -201,6 +221,32 @@ def _timezone(env: Mapping[str, str]) -> str:
     return zone
 
 
+def _open_routes(raw: str) -> frozenset[str]:
+    """``OPEN_ROUTES``: comma-separated ``METHOD /path`` keys, e.g. ``GET /health, POST /mp6``."""
+    routes = set()
+    for entry in filter(None, (part.strip() for part in raw.split(","))):
+        method, _, path = entry.partition(" ")
+        if not method.isalpha() or not path.strip().startswith("/"):
+            raise ConfigError(f"setting OPEN_ROUTES entries must look like 'GET /health', got {entry!r}")
+        routes.add(f"{method.upper()} {path.strip()}")
+    return frozenset(routes)
+
+
+def parse_auth_settings(env: Mapping[str, str]) -> AuthSettings:
+    mode = (env.get("AUTH_MODE") or "jwt").strip().lower()
+    if mode not in AUTH_MODES:
+        raise ConfigError(f"setting AUTH_MODE must be one of {', '.join(AUTH_MODES)}, got {mode!r}")
+    issuer = (env.get("JWT_ISSUER") or "").strip().rstrip("/")
+    return AuthSettings(
+        mode=mode,
+        open_routes=_open_routes(env.get("OPEN_ROUTES", "")),
+        jwt_issuer=issuer,
+        jwt_audiences=tuple(a.strip() for a in env.get("JWT_AUDIENCE", "").split(",") if a.strip()),
+        # Cognito (and most OIDC issuers) publish their keys here; JWT_JWKS_URL names another place
+        jwt_jwks_url=(env.get("JWT_JWKS_URL") or "").strip() or (f"{issuer}/.well-known/jwks.json" if issuer else ""),
+    )
+
+
 def parse_settings(env: Mapping[str, str]) -> Settings:
     """Build :class:`Settings` from a mapping of environment variables."""
     db = _db_settings(env)
@@ -224,6 +270,7 @@ def parse_settings(env: Mapping[str, str]) -> Settings:
         timeouts=_timeouts(env),
         db_users=_db_users(env.get("DB_USERS", ""), analysis_sources),
         link_expiry_seconds=_int(env, "LINK_EXPIRY_SECONDS", DEFAULT_LINK_EXPIRY_SECONDS, 1, MAX_LINK_EXPIRY_SECONDS),
+        auth=parse_auth_settings(env),
     )
 
 
