@@ -4,8 +4,10 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAGE ?= dev
+AUTH ?= none
+SCOPE ?= read
 
-.PHONY: run reset test test-unit lint services bench deploy package teardown clean
+.PHONY: run reset token test test-unit lint services bench deploy package teardown clean
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
@@ -20,8 +22,13 @@ venv: $(VENV)/.installed
 services:
 	@bash devtools/ensure_services.sh
 
+# make run AUTH=jwt: every route not open needs a token of the local issuer (docs/auth.md)
 run: venv services
-	$(PY) -m devtools.run
+	AUTH=$(AUTH) $(PY) -m devtools.run
+
+# a token of the local issuer for make run AUTH=jwt, e.g. make token SCOPE="read write"
+token: venv
+	@$(PY) -m devtools.local_auth token $(SCOPE)
 
 # wipe the local platform's state on purpose: its databases, Redis index and the objects make run saved
 reset: venv services

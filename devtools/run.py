@@ -6,7 +6,8 @@ are saved for the next run (:mod:`devtools.local_state`).
 
 The local stage's settings come from ``.chalice/config.json``; any of them set in the environment wins (e.g.
 ``DB_NAME=mine REDIS_URL=redis://127.0.0.1:6379/3 make run``), and so do ``API_PORT`` (8000), ``AWS_PORT`` (5000)
-and ``LOCAL_STATE_DIR`` (``.local/``).
+and ``LOCAL_STATE_DIR`` (``.local/``). ``make run AUTH=jwt`` also serves the local token issuer's keys on
+``JWKS_PORT`` (``API_PORT`` + 1) and has the API check its tokens (``devtools/local_auth.py``, docs/auth.md).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import time
 from collections.abc import Mapping
 
 from chalicelib.core.settings import parse_settings
+from devtools import local_auth
 from devtools.events import delivery_ready
 from devtools.local_aws import create_stage_resources, emulator_environment, start_emulator, wait_until_up
 from devtools.local_state import local_databases, restore_and_reconcile, save, state_dir
@@ -83,12 +85,28 @@ def _wait_for_delivery(bucket: str, events: subprocess.Popen, timeout: float = A
         time.sleep(0.1)
 
 
+def _token_check(user: Mapping[str, str], api_port: int) -> dict[str, str]:
+    """``AUTH=jwt``: serve the local issuer's keys (a daemon thread of this process, it stops with it) and answer
+    the settings that make the API check its tokens; ``AUTH=none`` (the default): no settings, no credentials."""
+    auth = user.get("AUTH", "none")
+    if auth not in ("none", "jwt"):
+        raise SystemExit(f"AUTH must be none or jwt, got {auth!r}")
+    if auth == "none":
+        return {}
+    jwks_port = int(user.get("JWKS_PORT", str(api_port + 1)))
+    _require_free(jwks_port, "JWKS_PORT")
+    local_auth.serve_jwks(jwks_port)
+    print(f"[auth] the API checks tokens of the local issuer (keys on :{jwks_port}); make token SCOPE=read")
+    return local_auth.local_auth_environment(jwks_port)
+
+
 def main() -> int:
     user = dict(os.environ)
     env = local_environment(environ=user)
     api_port, aws_port = int(env["API_PORT"]), int(env["AWS_PORT"])
     _require_free(aws_port, "AWS_PORT")
     _require_free(api_port, "API_PORT")
+    env.update(_token_check(user, api_port))
     signal.signal(signal.SIGTERM, _stop)
     signal.signal(signal.SIGINT, _stop)  # also when started with SIGINT ignored (in the background of a script)
     settings, directory = parse_settings(env), state_dir(env)

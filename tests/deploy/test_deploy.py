@@ -47,6 +47,9 @@ def test_the_stage_gets_the_stack_and_keeps_its_sizing_and_own_settings():
     env = dev["environment_variables"]
     assert env["DATA_BUCKET"] == OUTPUTS["DataBucketName"]
     assert env["REQUIRE_API_KEY"] == "true"
+    assert env["JWT_ISSUER"] == "https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_AbCdEfGhI"
+    assert env["JWT_AUDIENCE"] == OUTPUTS["UserPoolClientId"]
+    assert env["AUTH_MODE"] == "jwt" and env["OPEN_ROUTES"] == "GET /health, POST /mp6"  # the stage's choice, kept
     assert env["SES_SENDER"] == "a@example.com"
     assert env["CACHE_TTL_SECONDS"] == "120"  # a setting of the user's, kept
     assert "DB_PASSWORD" not in env
@@ -249,9 +252,9 @@ def _view() -> dict:
 def test_write_routes_require_an_api_key_only_when_the_stage_says_so(monkeypatch, required, expected):
     monkeypatch.setenv("REQUIRE_API_KEY", required)
     app = Chalice("api-key-test")
-    json_route(app, "/things", methods=["GET", "POST"])(_view)
-    json_route(app, "/things/{id}", methods=["DELETE"])(_view)
-    json_route(app, "/things/{id}", methods=["GET"])(_view)
+    json_route(app, "/things", methods=["GET", "POST"], scope="write")(_view)
+    json_route(app, "/things/{id}", methods=["DELETE"], scope="write")(_view)
+    json_route(app, "/things/{id}", methods=["GET"], scope="read")(_view)
 
     assert not app.routes["/things"]["GET"].api_key_required
     assert not app.routes["/things/{id}"]["GET"].api_key_required
@@ -262,7 +265,7 @@ def test_write_routes_require_an_api_key_only_when_the_stage_says_so(monkeypatch
 def test_a_malformed_require_api_key_fails_loudly(monkeypatch):
     monkeypatch.setenv("REQUIRE_API_KEY", "yes please")
     with pytest.raises(ConfigError, match="REQUIRE_API_KEY"):
-        json_route(Chalice("api-key-test"), "/things", methods=["POST"])(_view)
+        json_route(Chalice("api-key-test"), "/things", methods=["POST"], scope="write")(_view)
 
 
 def test_the_local_stage_and_the_tests_leave_write_routes_open():

@@ -27,4 +27,6 @@ OUTPUTS = {
         output: f"arn:aws:secretsmanager:eu-west-1:210987654321:secret:platform-prod-{output}-AbCdEf"
         for output in DB_SECRETS
     },
+    "UserPoolId": "eu-west-1_AbCdEfGhI",
+    "UserPoolClientId": "3abcdefghijklmnopqrstuvwx1",
 }
