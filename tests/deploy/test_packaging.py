@@ -40,13 +40,18 @@ ARCHIVE = f"arn:aws:s3:::{OUTPUTS['ArchiveBucketName']}"
 @pytest.fixture(scope="module")
 def package(tmp_path_factory: pytest.TempPathFactory) -> dict:
     """The terraform JSON of the prod stage, packaged from a copy of the project (the tree is not touched)."""
+    return package_stage(tmp_path_factory, STAGE)
+
+
+def package_stage(tmp_path_factory: pytest.TempPathFactory, stage: str) -> dict:
+    """``chalice package`` of ``stage`` as the deploy writes it from :data:`OUTPUTS`, in a copy of the project."""
     project = tmp_path_factory.mktemp("project")
     shutil.copy(PROJECT_DIR / "app.py", project)
     shutil.copy(PROJECT_DIR / "requirements.txt", project)
     shutil.copytree(PROJECT_DIR / "chalicelib", project / "chalicelib", ignore=shutil.ignore_patterns("__pycache__"))
     (project / ".chalice").mkdir()
     shutil.copy(PROJECT_DIR / ".chalice" / "config.json", project / ".chalice")
-    aws_stage.write_stage(project, STAGE, OUTPUTS, OPTIONS)
+    aws_stage.write_stage(project, stage, OUTPUTS, OPTIONS)
     config = json.loads((project / ".chalice" / "config.json").read_text())
     _share_layer_cache(PROJECT_DIR / ".chalice" / "deployments", project / ".chalice" / "deployments")
     out = tmp_path_factory.mktemp("terraform")
@@ -54,7 +59,7 @@ def package(tmp_path_factory: pytest.TempPathFactory) -> dict:
     settings = {name for section in config["stages"].values() for name in section.get("environment_variables", {})}
     env = {name: value for name, value in os.environ.items() if not name.startswith("AWS_") and name not in settings}
     env.update(AWS_DEFAULT_REGION=OUTPUTS["Region"])
-    terraform = deploy.package(project, STAGE, out, env)
+    terraform = deploy.package(project, stage, out, env)
     assert json.loads((out / "chalice.tf.json").read_text()) == terraform
     _share_layer_cache(project / ".chalice" / "deployments", PROJECT_DIR / ".chalice" / "deployments")
     return terraform
