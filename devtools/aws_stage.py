@@ -18,6 +18,7 @@ from typing import Any
 
 from chalicelib.core.auth import SCOPES
 from chalicelib.core.data_bucket import EXPORTS_PREFIX, UPLOADS_PREFIX
+from chalicelib.core.settings import parse_auth_settings
 from chalicelib.health_readings import PIPELINE_FILTER_POLICY
 
 APP_NAME = "serverless-data-platform"
@@ -487,6 +488,14 @@ def access_parameters(scope_arns: Mapping[str, list[str]]) -> dict[str, str]:
     return {f"{scope.capitalize()}RouteArns": ",".join(arns) for scope, arns in scope_arns.items()}
 
 
+def deployed_auth_mode(settings: Mapping[str, str]) -> str:
+    """The stage's ``AUTH_MODE``; a deployed stage checks callers (``iam`` or ``jwt``), ``none`` is for ``make run``."""
+    mode = parse_auth_settings(settings).mode
+    if mode == "none":
+        raise ValueError("AUTH_MODE none leaves every route open: a deployed stage needs iam or jwt (docs/auth.md)")
+    return mode
+
+
 def configure_stage(
     config: dict[str, Any], stage: str, outputs: Mapping[str, str], options: Mapping[str, str]
 ) -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:
@@ -502,6 +511,7 @@ def configure_stage(
     for name in DIRECT_DB_SETTINGS + OPTIONAL_SETTINGS:
         env.pop(name, None)
     env.update(settings)
+    deployed_auth_mode(env)
     section["autogen_policy"] = False
     section["automatic_layer"] = True
     functions = section.setdefault("lambda_functions", {})

@@ -67,6 +67,15 @@ def test_the_stage_gets_the_stack_and_keeps_its_sizing_and_own_settings():
     assert aws_stage.configure_stage(again, "dev", OUTPUTS, {})[0] == again  # idempotent
 
 
+def test_a_stage_cannot_be_deployed_without_checking_its_callers():
+    config = _committed_config()
+    config["stages"]["dev"]["environment_variables"]["AUTH_MODE"] = "none"
+
+    with pytest.raises(ValueError, match="AUTH_MODE none"):
+        aws_stage.configure_stage(config, "dev", OUTPUTS, {})
+    assert deploy.platform_parameters("prod", {}, "203.0.113.7/32")["AuthMode"] == "iam"
+
+
 def test_the_committed_dev_and_prod_stages_are_complete_and_their_policies_agree_with_them():
     """config.json and the policy files in the repository (placeholders until a deploy) package as they are."""
     config = _committed_config()
