@@ -13,7 +13,8 @@ from chalicelib.core.http import route_scopes
 from chalicelib.core.settings import parse_auth_settings
 from devtools import aws_stage, deploy
 from devtools.stage import stage_environment
-from tests.test_packaging import OUTPUTS, package_stage
+from tests.deploy.test_packaging import package_stage
+from tests.support.stack_outputs import OUTPUTS
 
 REST_API_ID = "a1b2c3d4e5"
 INVOKE_BASE = f"arn:aws:execute-api:{OUTPUTS['Region']}:{OUTPUTS['AccountId']}:{REST_API_ID}/api"

@@ -4,7 +4,8 @@ served over HTTP on loopback (as ``make run AUTH=jwt`` serves them), tokens from
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+import re
+import shlex
 from pathlib import Path
 
 import pytest
@@ -13,30 +14,27 @@ from chalice.test import Client
 from chalicelib.core.auth import SCOPES
 from chalicelib.core.http import route_scopes
 from devtools import local_auth
-from tests.conftest import reset_clients
-from tests.heroes_support import body, hero, send
-from tests.test_invocation_logs import logged  # noqa: F401 - the fixture capturing the log lines
+from devtools.seed import seed_heroes
+from devtools.stage import PROJECT_DIR
+from tests.integration.platform.test_docs_examples import BASE_URL, request_of
+from tests.support.environment import reset_clients
+from tests.support.heroes import body, hero, send
+
+AUTH_PAGE = "docs/auth.md"
+MAKE_TOKEN = re.compile(r"\$\(make -s token SCOPE=(\w+)\)")
 
 # a request each route accepts far enough to show it got past the credential check
 SAMPLE_PATHS = {"/heroes/{hero_id}": "/heroes/987654"}
 
 
 @pytest.fixture
-def keys(tmp_path: Path) -> Path:
-    return tmp_path / "keys"
-
-
-@pytest.fixture
-def jwt_stage(platform: dict, monkeypatch: pytest.MonkeyPatch, keys: Path) -> Iterator[dict[str, str]]:
-    """The test environment turned into a ``jwt`` stage leaving ``GET /health`` open."""
-    server = local_auth.serve_jwks(0, keys)
-    settings = {**local_auth.local_auth_environment(server.server_port), "OPEN_ROUTES": "GET /health"}
+def jwt_stage(platform: dict, monkeypatch: pytest.MonkeyPatch, jwks_port: int) -> dict[str, str]:
+    """The test environment turned into a ``jwt`` stage of the local issuer, leaving ``GET /health`` open."""
+    settings = {**local_auth.local_auth_environment(jwks_port), "OPEN_ROUTES": "GET /health"}
     for name, value in settings.items():
         monkeypatch.setenv(name, value)
     reset_clients()
-    yield settings
-    server.shutdown()
-    server.server_close()
+    return settings
 
 
 def _token(keys: Path, *scopes: str, **options: object) -> dict[str, str]:
@@ -109,7 +107,7 @@ def test_the_route_the_stage_leaves_open_needs_no_token(client, jwt_stage):
     assert client.http.get("/health").status_code == 200
 
 
-def test_the_log_line_names_the_caller_and_never_the_token(client, jwt_stage, keys, logged):  # noqa: F811
+def test_the_log_line_names_the_caller_and_never_the_token(client, jwt_stage, keys, logged):
     token = local_auth.issue_token(["read"], subject="reporting-app", directory=keys)
     client.http.get("/heroes", headers={"Authorization": f"Bearer {token}"})
     client.http.get("/heroes")
@@ -155,3 +153,18 @@ def test_a_stage_that_names_no_auth_mode_is_closed(platform, monkeypatch, keys):
 
     assert response.status_code == 500
     assert body(response) == {"Code": "InternalServerError", "Message": "An internal server error occurred."}
+
+
+def test_the_local_examples_of_the_auth_page_answer_as_documented(client, jwt_stage, keys, hero_table):
+    """docs/auth.md's curl examples against ``make run AUTH=jwt``, each ``$(make -s token SCOPE=...)`` replaced by
+    the token that command prints; the status a line's comment names (200 when it names none) is the answer."""
+    seed_heroes(hero_table, 10)
+    page = (PROJECT_DIR / AUTH_PAGE).read_text().splitlines()
+    lines = [line for line in page if line.replace('"', "").startswith(f"curl -s {BASE_URL}")]
+    assert len(lines) == 5
+    for line in lines:
+        command = MAKE_TOKEN.sub(lambda match: local_auth.issue_token(match[1].split(), directory=keys), line)
+        method, path, headers, data = request_of(shlex.split(command, comments=True)[1:])
+        expected = re.search(r"#\s*(\d{3})", line)
+        response = client.http.request(method, path, headers=headers, body=data or b"")
+        assert response.status_code == (int(expected[1]) if expected else 200), (line, response.body)

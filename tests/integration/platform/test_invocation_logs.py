@@ -3,36 +3,9 @@ the ``migrate`` function the deploy invokes."""
 
 from __future__ import annotations
 
-import json
-import logging
-from collections.abc import Iterator
-
 import pytest
 
-from chalicelib.core.logs import JsonFormatter, get_logger
 from chalicelib.core.settings import ConfigError
-
-
-class _Lines(logging.Handler):
-    def __init__(self) -> None:
-        super().__init__()
-        self.setFormatter(JsonFormatter())
-        self.lines: list[dict] = []
-
-    def emit(self, record: logging.LogRecord) -> None:
-        self.lines.append(json.loads(self.format(record)))
-
-    def invocations(self) -> list[dict]:
-        return [line for line in self.lines if line["message"] == "invocation"]
-
-
-@pytest.fixture
-def logged() -> Iterator[_Lines]:
-    handler = _Lines()
-    logger = get_logger()
-    logger.addHandler(handler)
-    yield handler
-    logger.removeHandler(handler)
 
 
 def test_an_http_request_logs_one_line_with_its_ids_and_status(client, logged):

@@ -11,7 +11,6 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
@@ -36,16 +35,10 @@ def _wait_listening(port: int, process: subprocess.Popen, seconds: float = 30) -
 
 
 @pytest.fixture
-def keys(tmp_path: Path) -> Path:
-    return tmp_path / "keys"
-
-
-@pytest.fixture
-def local_api(keys: Path) -> Iterator[str]:
-    jwks = local_auth.serve_jwks(0, keys)
+def local_api(jwks_port: int) -> Iterator[str]:
     port = _free_port()
     process = subprocess.Popen(
-        [sys.executable, "-m", "devtools.local_api", "--port", str(port), "--jwks-port", str(jwks.server_port)],
+        [sys.executable, "-m", "devtools.local_api", "--port", str(port), "--jwks-port", str(jwks_port)],
         cwd=PROJECT_DIR,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
@@ -56,8 +49,6 @@ def local_api(keys: Path) -> Iterator[str]:
     finally:
         process.terminate()
         process.wait(timeout=10)
-        jwks.shutdown()
-        jwks.server_close()
 
 
 def _call(url: str, method: str = "GET", token: str | None = None) -> tuple[int, dict]:
