@@ -37,7 +37,7 @@ class Unauthenticated(PlatformError):
 
     status = 401
     code = "UnauthorizedError"
-    headers = {"WWW-Authenticate": "Bearer"}
+    headers: Mapping[str, str] = MappingProxyType({"WWW-Authenticate": "Bearer"})
 
 
 class Forbidden(PlatformError):

@@ -116,7 +116,7 @@ class TokenVerifier:
         try:
             return self._keys.get_signing_key_from_jwt(token)
         except jwt.PyJWKClientConnectionError as exc:
-            raise DependencyUnavailable("the identity provider's keys") from exc
+            raise DependencyUnavailable("identity provider", str(exc)) from exc  # its keys: the detail is logged
         except jwt.PyJWTError:
             raise Unauthenticated("the token is not signed with one of the issuer's keys") from None
 
