@@ -121,7 +121,7 @@ def platform_parameters(
         "SesSender": options.get("SES_SENDER", ""),
         "InsightsModelId": options.get("INSIGHTS_MODEL_ID", ""),
         **aws_stage.sizing_parameters(section),
-        "AuthMode": aws_stage.deployed_auth_mode(stage_environment(stage)),
+        "AuthMode": aws_stage.deployed_auth_mode(section.get("environment_variables", {})),
     }
 
 

@@ -73,7 +73,8 @@ def test_a_stage_cannot_be_deployed_without_checking_its_callers():
 
     with pytest.raises(ValueError, match="AUTH_MODE none"):
         aws_stage.configure_stage(config, "dev", OUTPUTS, {})
-    assert deploy.platform_parameters("prod", {}, "203.0.113.7/32")["AuthMode"] == "iam"
+    prod = _committed_config()["stages"]["prod"]
+    assert deploy.platform_parameters("prod", {}, "203.0.113.7/32", prod)["AuthMode"] == "iam"
 
 
 def test_the_committed_dev_and_prod_stages_are_complete_and_their_policies_agree_with_them():

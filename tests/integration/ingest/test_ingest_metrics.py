@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from tests.integration.platform.test_invocation_logs import logged as logged  # the logged fixture
 from tests.support.ingest import deliver, upload
 from tests.unit.test_embedded_metrics import cloudwatch_metrics
 

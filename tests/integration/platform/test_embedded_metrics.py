@@ -5,7 +5,6 @@ checked here on the real lines."""
 
 from __future__ import annotations
 
-from tests.integration.platform.test_invocation_logs import logged as logged  # the logged fixture
 from tests.support.heroes import create
 from tests.unit.test_embedded_metrics import cloudwatch_metrics
 
