@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import os
 import socket
+import subprocess
+import time
 from contextlib import ExitStack
 
 
@@ -32,3 +34,15 @@ def free_ports(count: int) -> list[int]:
 def free_port() -> int:
     """A port nothing listens on now, on 127.0.0.1."""
     return free_ports(1)[0]
+
+
+def wait_listening(port: int, process: subprocess.Popen, seconds: float) -> None:
+    """Return once something listens on 127.0.0.1:``port``; ``RuntimeError`` when ``process`` exits first or
+    ``seconds`` pass."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline and process.poll() is None:
+        with socket.socket() as probe:
+            if probe.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.1)
+    raise RuntimeError(f"{process.args!r} did not listen on {port} within {seconds} s (exit code {process.poll()})")

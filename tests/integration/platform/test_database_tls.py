@@ -6,9 +6,7 @@ by its PID."""
 from __future__ import annotations
 
 import shutil
-import socket
 import subprocess
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -17,7 +15,7 @@ import pytest
 from chalicelib.core.errors import DependencyUnavailable
 from chalicelib.core.mysql import Database
 from chalicelib.core.settings import DbSettings
-from tests.support.ports import free_port
+from tests.support.ports import free_port, wait_listening
 
 START_SECONDS = 20
 
@@ -56,21 +54,11 @@ def tls_mysql(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[int, P
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )  # fmt: skip
     try:
-        _wait_for(port, server)
+        wait_listening(port, server, START_SECONDS)
         yield port, directory
     finally:
         server.terminate()
         server.wait(timeout=30)
-
-
-def _wait_for(port: int, server: subprocess.Popen) -> None:
-    deadline = time.monotonic() + START_SECONDS
-    while time.monotonic() < deadline and server.poll() is None:
-        with socket.socket() as probe:
-            if probe.connect_ex(("127.0.0.1", port)) == 0:
-                return
-        time.sleep(0.1)
-    raise RuntimeError(f"mariadbd did not listen on {port} within {START_SECONDS} s")
 
 
 def _database(port: int, ca: Path) -> Database:

@@ -4,10 +4,8 @@ over the ``local`` stage's (which say ``AUTH_MODE=none``). Only answers given be
 from __future__ import annotations
 
 import json
-import socket
 import subprocess
 import sys
-import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -16,27 +14,12 @@ import pytest
 
 from devtools import local_auth
 from devtools.stage import PROJECT_DIR
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _wait_listening(port: int, process: subprocess.Popen, seconds: float = 30) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline and process.poll() is None:
-        with socket.socket() as sock:
-            if sock.connect_ex(("127.0.0.1", port)) == 0:
-                return
-        time.sleep(0.1)
-    raise AssertionError(f"the local API did not listen on {port} (exit code {process.poll()})")
+from tests.support.ports import free_port, wait_listening
 
 
 @pytest.fixture
 def local_api(jwks_port: int) -> Iterator[str]:
-    port = _free_port()
+    port = free_port()
     process = subprocess.Popen(
         [sys.executable, "-m", "devtools.local_api", "--port", str(port), "--jwks-port", str(jwks_port)],
         cwd=PROJECT_DIR,
@@ -44,7 +27,7 @@ def local_api(jwks_port: int) -> Iterator[str]:
         stderr=subprocess.DEVNULL,
     )
     try:
-        _wait_listening(port, process)
+        wait_listening(port, process, seconds=30)
         yield f"http://127.0.0.1:{port}"
     finally:
         process.terminate()
