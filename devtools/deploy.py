@@ -433,13 +433,15 @@ def teardown(stage: str, confirmed: bool) -> None:
 
 
 def shell_environment(stage: str, cloudformation: Any, apigateway: Any, project_dir: Path) -> dict[str, str]:
-    """What a user needs to call the deployed stage: its URL, the write routes' key, the buckets."""
+    """What a user needs to call the deployed stage: its URL, the write routes' key, the buckets, and where its
+    callers get tokens (the user pool, its app client and token endpoint: docs/auth.md)."""
     import shlex
 
-    _, access_stack = stack_names(stage)
+    platform_stack, access_stack = stack_names(stage)
     access = stack_outputs(cloudformation, access_stack)
-    if access is None:
-        raise SystemExit(f"stack {access_stack} does not exist; run make deploy STAGE={stage} first")
+    platform = stack_outputs(cloudformation, platform_stack)
+    if access is None or platform is None:
+        raise SystemExit(f"stack {platform_stack} or {access_stack} is missing; run make deploy STAGE={stage}")
     key = apigateway.get_api_key(apiKey=access["ApiKeyId"], includeValue=True)["value"]
     settings = json.loads((project_dir / ".chalice" / "config.json").read_text())["stages"][stage]
     values = {
@@ -447,6 +449,9 @@ def shell_environment(stage: str, cloudformation: Any, apigateway: Any, project_
         "API_KEY": key,
         "DATA_BUCKET": settings["environment_variables"]["DATA_BUCKET"],
         "ARCHIVE_BUCKET": settings["environment_variables"]["ARCHIVE_BUCKET"],
+        "USER_POOL_ID": platform["UserPoolId"],
+        "CLIENT_ID": platform["UserPoolClientId"],
+        "TOKEN_URL": platform["TokenUrl"],
     }
     return {name: shlex.quote(value) for name, value in values.items()}
 

@@ -321,6 +321,13 @@ def test_env_prints_what_a_user_needs_to_call_the_stage(platform, tmp_path, monk
     )
     deploy.deploy_stack(cloudformation, access_stack, template, {"KeyId": created["id"]})
     key = created["value"]
+    platform_template = tmp_path / "platform.yaml"
+    platform_template.write_text(  # a stand-in for infra/platform.yaml with the outputs a token caller needs
+        "Resources:\n  Topic:\n    Type: AWS::SNS::Topic\n"
+        "Outputs:\n  UserPoolId:\n    Value: eu-west-1_AbC\n  UserPoolClientId:\n    Value: client1\n"
+        "  TokenUrl:\n    Value: https://pool.auth.eu-west-1.amazoncognito.com/oauth2/token\n"
+    )
+    deploy.deploy_stack(cloudformation, deploy.stack_names("dev")[0], platform_template, {})
     (tmp_path / ".chalice" / "deployed").mkdir(parents=True)
     (tmp_path / ".chalice" / "deployed" / "dev.json").write_text(
         json.dumps({"resources": [{"resource_type": "rest_api", "rest_api_id": "x", "rest_api_url": "https://x/api/"}]})
@@ -333,6 +340,8 @@ def test_env_prints_what_a_user_needs_to_call_the_stage(platform, tmp_path, monk
     assert values["API"] == "https://x/api"
     assert values["API_KEY"] == key
     assert values["DATA_BUCKET"] == config["stages"]["dev"]["environment_variables"]["DATA_BUCKET"]
+    assert (values["USER_POOL_ID"], values["CLIENT_ID"]) == ("eu-west-1_AbC", "client1")
+    assert values["TOKEN_URL"] == "https://pool.auth.eu-west-1.amazoncognito.com/oauth2/token"
 
 
 def _template(name: str) -> dict:
