@@ -18,6 +18,9 @@ from typing import Any
 
 from chalice import Chalice
 
+from chalicelib.core.http import route_scopes
+from chalicelib.core.settings import AuthSettings, get_settings
+
 Schema = dict[str, Any]
 SchemaSource = Schema | Callable[[], Schema]
 
@@ -132,17 +135,41 @@ def undescribed_routes(app: Chalice) -> list[str]:
     ]
 
 
-def document(app: Chalice, title: str, version: str) -> dict[str, Any]:
-    """The OpenAPI document of every described route of ``app``."""
+# how a caller proves who they are, per AUTH_MODE (docs/auth.md); the scope a route needs is its ``x-scope``
+SECURITY_SCHEMES: dict[str, tuple[str, dict[str, str]]] = {
+    "jwt": ("bearer", {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}),
+    "iam": (
+        "sigv4",
+        {"type": "apiKey", "in": "header", "name": "Authorization", "description": "AWS SigV4 for execute-api"},
+    ),
+}
+
+
+def _paths(app: Chalice, auth: AuthSettings) -> dict[str, dict[str, Any]]:
+    scopes = route_scopes(app)
     paths: dict[str, dict[str, Any]] = {}
     for path, methods in sorted(app.routes.items()):
         for method, entry in sorted(methods.items()):
             op = operation_of(entry.view_function)
-            if op is not None:
-                paths.setdefault(path, {})[method.lower()] = _operation(path, method, op)
+            if op is None:
+                continue
+            described = {**_operation(path, method, op), "x-scope": scopes.get((method, path))}
+            if auth.mode in SECURITY_SCHEMES and not auth.is_open(method, path):
+                described["security"] = [{SECURITY_SCHEMES[auth.mode][0]: []}]
+            paths.setdefault(path, {})[method.lower()] = described
+    return paths
+
+
+def document(app: Chalice, title: str, version: str) -> dict[str, Any]:
+    """The OpenAPI document of every described route of ``app``, with the credential the stage asks for."""
+    auth = get_settings().auth
+    components: dict[str, Any] = {"schemas": {"Error": ERROR_SCHEMA}}
+    if auth.mode in SECURITY_SCHEMES:
+        name, scheme = SECURITY_SCHEMES[auth.mode]
+        components["securitySchemes"] = {name: scheme}
     return {
         "openapi": OPENAPI_VERSION,
         "info": {"title": title, "version": version},
-        "paths": paths,
-        "components": {"schemas": {"Error": ERROR_SCHEMA}},
+        "paths": _paths(app, auth),
+        "components": components,
     }

@@ -168,3 +168,24 @@ def test_the_local_examples_of_the_auth_page_answer_as_documented(client, jwt_st
         expected = re.search(r"#\s*(\d{3})", line)
         response = client.http.request(method, path, headers=headers, body=data or b"")
         assert response.status_code == (int(expected[1]) if expected else 200), (line, response.body)
+
+
+def test_the_openapi_document_names_the_credential_and_each_routes_scope(client, jwt_stage, keys):
+    from app import app
+
+    document = body(client.http.get("/openapi.json", headers=_token(keys, "read")))
+
+    assert document["components"]["securitySchemes"] == {
+        "bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}
+    }
+    for (method, path), scope in route_scopes(app).items():
+        operation = document["paths"][path][method.lower()]
+        assert operation["x-scope"] == scope
+        assert operation.get("security") == (None if (method, path) == ("GET", "/health") else [{"bearer": []}])
+
+
+def test_the_local_stages_openapi_document_asks_for_no_credential(client):
+    document = body(client.http.get("/openapi.json"))
+
+    assert "securitySchemes" not in document["components"]
+    assert not any("security" in operation for methods in document["paths"].values() for operation in methods.values())
