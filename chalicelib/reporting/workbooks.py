@@ -161,22 +161,25 @@ def write_workbook(rows: Iterable[Sequence[Any]], sheet: Sheet, path: str) -> in
     from openpyxl import Workbook
     from openpyxl.utils import get_column_letter
 
+    from chalicelib.reporting.xlsx_rows import RowWriter
+
     workbook = Workbook(write_only=True)
     worksheet = workbook.create_sheet(sheet.title)
     for index, column in enumerate(sheet.columns, 1):
         worksheet.column_dimensions[get_column_letter(index)].width = column.width
     worksheet.freeze_panes = "A2"
-    worksheet.append(_header(worksheet, sheet.columns))
+    writer = RowWriter(worksheet)  # after the columns and panes: openpyxl writes them before the rows
+    writer.append(_header(worksheet, sheet.columns))
     maker = _CellMaker(worksheet, sheet.columns)
     sums: dict[int, Any] = {i: 0 for i, column in enumerate(sheet.columns) if column.total}
     count = 0
     for values in rows:
-        worksheet.append(maker.row(values))
+        writer.append(maker.row(values))
         for index in sums:
             sums[index] += values[index] or 0
         count += 1
     if sheet.has_totals:
-        worksheet.append(_totals(worksheet, sheet.columns, sums))
+        writer.append(_totals(worksheet, sheet.columns, sums))
     if sheet.chart is not None and count:
         _add_chart(worksheet, sheet, count)
     workbook.save(path)
