@@ -8,9 +8,7 @@ from __future__ import annotations
 import codecs
 import hashlib
 import io
-import itertools
 import json
-import operator
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -24,9 +22,9 @@ from chalicelib.core.logs import log_event
 from chalicelib.core.settings import get_settings
 
 READ_CHUNK_BYTES = 1024 * 1024
-MAX_KEY_BYTES = 1024  # S3's limit on an object key, in UTF-8 bytes
 _BARE_CR = re.compile(r"\r(?!\n)")
 _LINE_ENDS = re.compile(r"(?<=\n)|(?<=\r)(?!\n)")  # after each \n, and after each \r not followed by \n
+MAX_KEY_BYTES = 1024  # S3's limit on an object key, in UTF-8 bytes
 PART_BYTES = 8 * 1024 * 1024  # S3's minimum part is 5 MiB; two writers hold at most one part each
 COPY_OBJECT_MAX_BYTES = 5 * 1024**3  # copy_object's limit; larger objects need a multipart (managed) copy
 
@@ -54,6 +52,19 @@ def head(bucket: str, key: str, version_id: str | None = None) -> dict[str, Any]
         return aws.client("s3").head_object(Bucket=bucket, Key=key, **extra)
 
 
+def has_bare_cr(text: str) -> bool:
+    """Whether ``text`` ends a line with a lone ``\\r`` (as old Mac files do)."""
+    return "\r" in text and _BARE_CR.search(text) is not None
+
+
+def split_lines(text: str) -> list[str]:
+    """The lines of ``text``, each with its end: ``\\n``, ``\\r\\n`` or a bare ``\\r`` (the last may have none)."""
+    lines = _LINE_ENDS.split(text)
+    if not lines[-1]:
+        lines.pop()
+    return lines
+
+
 class ObjectReader:
     """The lines of an S3 object decoded as strict UTF-8 (a leading BOM dropped), read as a stream.
 
@@ -75,25 +86,28 @@ class ObjectReader:
             self.bytes_read += len(chunk)
         return chunk
 
-    def lines(self) -> Iterator[str]:
-        """Lines with their endings (``\\n``, ``\\r\\n`` or a bare ``\\r`` as old Mac files end them), as
-        :mod:`csv` wants them for quoted newlines.
+    def blocks(self) -> Iterator[str]:
+        """The text a read at a time (about ``READ_CHUNK_BYTES``), each block whole lines: ending in ``\\n`` or a
+        bare ``\\r`` as old Mac files end them (the last block may lack its line end).
 
         Raises :class:`UnicodeDecodeError` at the first byte sequence that is not UTF-8."""
         decoder = codecs.getincrementaldecoder("utf-8-sig")("strict")
         pending = ""
         while (chunk := self._next_chunk()) is not None:
             text = pending + decoder.decode(chunk)
-            if _BARE_CR.search(text):  # rare: split at every line end, keeping it
-                *complete, pending = _LINE_ENDS.split(text)
-                yield from complete
-                continue
-            lines = text.split("\n")
-            pending = lines.pop()
-            yield from map(operator.add, lines, itertools.repeat("\n"))  # a chunk's lines in C, not one by one
+            # a \r last in the text may be the half of a \r\n: the block ends before it
+            end = max(text.rfind("\n"), text.rfind("\r", 0, len(text) - 1)) + 1
+            pending = text[end:]
+            if end:
+                yield text[:end]
         pending += decoder.decode(b"", final=True)
         if pending:
             yield pending
+
+    def lines(self) -> Iterator[str]:
+        """The lines with their ends, as :mod:`csv` wants them for quoted newlines (:func:`split_lines`)."""
+        for block in self.blocks():
+            yield from split_lines(block)
 
     def drain(self) -> None:
         while self._next_chunk() is not None:

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
@@ -120,6 +120,15 @@ class Column:
         ):
             return None
         return values
+
+    def canonical_all(self, raw: Sequence[str]) -> list[Any] | None:
+        """:meth:`parse_all`, when every value is also already written as ``processed/`` writes it (its
+        :meth:`format` is ``raw``: no sign, leading zero or space to drop); None otherwise."""
+        values = self.parse_all(raw)
+        if values is None:
+            return None
+        written = map(str, values) if self.kind in ("int", "text") else map(self.format, values)
+        return values if all(map(str.__eq__, written, raw)) else None
 
     def format(self, value: Any) -> str:
         """``value`` as written to ``processed/``: timestamps ISO 8601 UTC with ``Z``, NULL as empty."""
@@ -262,6 +271,30 @@ class Validator:
                 if failed := rule(named):
                     raise RowRejected(failed)
 
+    def canonical(self, columns: Sequence[Sequence[str]]) -> list[list[Any]] | None:
+        """The typed columns of a chunk given column by column, when the file has the dataset's columns in
+        their order and every value is valid and already written as ``processed/`` writes it (then the
+        chunk's text is its processed rows); None otherwise."""
+        if list(self.positions) != list(range(len(self.dataset.columns))) or len(columns) != self.width:
+            return None
+        typed = []
+        for column, raw in zip(self.dataset.columns, columns, strict=True):
+            values = column.canonical_all(raw)
+            if values is None:
+                return None
+            typed.append(values)
+        return typed if self._all_pass(zip(*typed, strict=True)) else None
+
+    def _all_pass(self, rows: Iterable[tuple]) -> bool:
+        """Whether every row passes the references and the row rules."""
+        if self._references or self.dataset.row_rules:
+            try:
+                for row in rows:
+                    self._check(row)
+            except RowRejected:
+                return False
+        return True
+
     def batch(self, rows: Sequence[Sequence[str]]) -> list[tuple] | None:
         """The typed rows of a batch when all of them are valid, a column at a time (what :meth:`row` would
         answer for each, many times faster); None when any row needs :meth:`row` (a row to reject, or a value
@@ -276,10 +309,4 @@ class Validator:
                 return None
             columns.append(values)
         typed = list(zip(*columns, strict=True))
-        if self._references or self.dataset.row_rules:
-            try:
-                for row in typed:
-                    self._check(row)
-            except RowRejected:
-                return None
-        return typed
+        return typed if self._all_pass(typed) else None

@@ -106,12 +106,16 @@ def _load(cursor: Any, table: str, names: Sequence[str], rows: Sequence[Sequence
     rows that cannot meet a duplicate key: ``LOCAL`` turns duplicates and conversion errors into skipped rows
     and warnings, so a row count short of ``rows`` or any warning raises (and the caller's transaction rolls
     back, to be redelivered) rather than lose a row in silence."""
-    import tempfile
-
     if not rows:
         return
     columns = [_load_fields(values) for values in zip(*rows, strict=True)]
-    text = "\n".join(map(",".join, zip(*columns, strict=True))) + "\n"
+    _load_text(cursor, table, names, "\n".join(map(",".join, zip(*columns, strict=True))) + "\n", len(rows))
+
+
+def _load_text(cursor: Any, table: str, names: Sequence[str], text: str, rows: int) -> None:
+    """:func:`_load` of ``rows`` rows already in ``LOAD DATA``'s text format."""
+    import tempfile
+
     with tempfile.NamedTemporaryFile("wb", suffix=".txt") as data:
         data.write(text.encode("utf-8"))
         data.flush()
@@ -122,10 +126,10 @@ def _load(cursor: Any, table: str, names: Sequence[str], rows: Sequence[Sequence
             f" ({_columns_sql(names)})",
             (data.name,),
         )
-    if loaded != len(rows) or cursor.warning_count:
+    if loaded != rows or cursor.warning_count:
         _raise_for_assigned_ids(cursor, table)
         raise KeysTakenMeanwhile(
-            f"LOAD DATA into {table}: {loaded} of {len(rows)} rows loaded, {cursor.warning_count} warnings"
+            f"LOAD DATA into {table}: {loaded} of {rows} rows loaded, {cursor.warning_count} warnings"
         )
 
 
@@ -230,6 +234,21 @@ def _present(cursor: Any, table: str, key: Sequence[str], keys: Sequence[tuple])
     return present
 
 
+def write_text(cursor: Any, dataset: Dataset, text: str, columns: Sequence[Sequence[Any]], refs: Mapping) -> Written:
+    """Write a chunk of validated rows given both as ``text`` (lines of comma-separated fields in the dataset's
+    column order, every value as ``processed/`` writes it and with nothing ``LOAD DATA`` would read as an
+    escape: a :class:`chalicelib.ingest.chunks.RawChunk`) and as typed ``columns``. When every row only adds
+    (an upsert dataset that :func:`write_upsert` loads, keys new to the table and not repeated) the text is
+    the ``LOAD DATA`` input as it stands: one statement for the chunk. Otherwise :func:`write_rows`."""
+    if dataset.writer == "upsert" and _loadable(dataset):
+        (key,) = dataset.key
+        keys = columns[dataset.column_names.index(key)]
+        if len(set(keys)) == len(keys) and not _existing_keys(cursor, dataset.table, key, keys):
+            _load_text(cursor, dataset.table, dataset.column_names, text, len(keys))
+            return Written()  # every row new
+    return write_rows(cursor, dataset, list(zip(*columns, strict=True)), refs)
+
+
 def _loadable(dataset: Dataset) -> bool:
     """Whether :func:`write_upsert` may load the rows that only add with ``LOAD DATA``."""
     key_columns = [c for c in dataset.columns if c.name in dataset.key]
@@ -301,6 +320,7 @@ class BatchWriter:
         from concurrent.futures import ThreadPoolExecutor  # only the ingest needs it: not at every cold start
 
         self._write = functools.partial(write_rows, cursor, dataset, refs=refs)
+        self._write_text = functools.partial(write_text, cursor, dataset, refs=refs)
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ingest-writer")
         self._pending: Future | None = None
         self.written = Written()  # what the batches written so far did to rows already stored
@@ -310,6 +330,12 @@ class BatchWriter:
         self._wait()
         if rows:
             self._pending = self._pool.submit(self._write, rows)
+
+    def write_text(self, text: str, columns: Sequence[Sequence[Any]]) -> None:
+        """Hand over a chunk for :func:`write_text` (the caller must not change it afterwards)."""
+        self._wait()
+        if columns and columns[0]:
+            self._pending = self._pool.submit(self._write_text, text, columns)
 
     def _wait(self) -> None:
         pending, self._pending = self._pending, None

@@ -21,7 +21,6 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
-import itertools
 import json
 from collections import Counter
 from collections.abc import Iterator, Sequence
@@ -35,6 +34,7 @@ from chalicelib.core.logs import log_event, metric
 from chalicelib.core.mysql import get_database
 from chalicelib.core.settings import get_settings
 from chalicelib.ingest import ledger, loaders
+from chalicelib.ingest.chunks import Chunks, RawChunk
 from chalicelib.ingest.columns import Dataset, RowRejected, Validator
 from chalicelib.ingest.datasets import DATASETS
 
@@ -246,18 +246,18 @@ def _load_rows(
     if dataset is None:
         raise FileRejected("unknown_dataset", f"{upload.dataset!r} is not one of {sorted(DATASETS)}")
     # strict: a stray or unclosed quote is malformed, rather than silently merged into a field
-    parser = csv.reader(reader.lines(), strict=True)
-    rows = _numbered(parser)
+    text = Chunks(reader.blocks())
     outputs: _Outputs | None = None
     try:
-        _, header = next(rows, (0, None))
+        header = text.header()
         if header is None:
             raise FileRejected("empty_file", "the file has no header and no rows")
         positions = _header_positions(dataset, header)
         references = loaders.load_references(cursor, dataset)
         outputs = _Outputs(upload, dataset, header)
+        chunks = text.after_header(len(header) if positions == list(range(len(header))) else None, batch_rows)
         reasons, written = _stream_rows(
-            dataset, rows, positions, references, outputs, cursor, manifest["counts"], batch_rows
+            dataset, chunks, positions, references, outputs, cursor, manifest["counts"], batch_rows
         )
     except BaseException as exc:
         if outputs is not None:
@@ -266,7 +266,7 @@ def _load_rows(
             detail = f"not UTF-8 within the first {reader.bytes_read} bytes: {exc.reason}"
             raise FileRejected("not_utf8", detail) from None
         if isinstance(exc, csv.Error):
-            raise FileRejected("malformed_csv", f"line {parser.line_num}: {exc}") from None
+            raise FileRejected("malformed_csv", f"line {text.line_num}: {exc}") from None
         if isinstance(exc, IdsExhausted):  # redelivering cannot help: the file is rejected, with its manifest
             raise FileRejected("ids_exhausted", str(exc)) from None
         raise
@@ -280,18 +280,9 @@ def _load_rows(
     return outputs
 
 
-def _numbered(parser: Any) -> Iterator[tuple[int, list[str]]]:
-    """Each record of a :func:`csv.reader` but blank lines, with the line of the file it starts on (from 1)."""
-    start = 1
-    for fields in parser:
-        if fields:
-            yield start, fields
-        start = parser.line_num + 1
-
-
 def _stream_rows(
     dataset: Dataset,
-    rows: Iterator[tuple[int, list[str]]],
+    chunks: Iterator[RawChunk | list[tuple[int, list[str]]]],
     positions: list[int | None],
     references: dict[str, dict[Any, Any]],
     outputs: _Outputs,
@@ -300,48 +291,79 @@ def _stream_rows(
     batch_rows: int,
 ) -> tuple[Counter[str], loaders.Written]:
     """Validate each row, write it to its output and the valid ones to MySQL in batches; the reasons, and what
-    the writes did to rows already stored.
-
-    A batch is validated a column at a time when all its rows are valid, else row by row."""
-    reasons: Counter[str] = Counter()
+    the writes did to rows already stored."""
     validator = Validator(dataset, positions, outputs.width, references)
-    stamps = [i for i, c in enumerate(dataset.columns) if c.kind == "timestamp"]
+    with loaders.BatchWriter(cursor, dataset, references) as writer:
+        stream = _RowStream(dataset, validator, outputs, writer, counts, batch_rows)
+        for chunk in chunks:
+            stream.take(chunk)
+    return stream.reasons, writer.written
 
-    def processed(rows: list[tuple]) -> Sequence[Sequence[Any]]:
-        """As written to ``processed/``: csv writes None as empty and other values with str(), timestamps as
-        Column.format does."""
-        if not stamps:
-            return rows
-        formatted = [list(row) for row in rows]
-        for i in stamps:
-            for fields in formatted:
-                fields[i] = dataset.columns[i].format(fields[i])
-        return formatted
 
-    def validate(batch: list[tuple[int, list[str]]]) -> list[tuple]:
-        counts["input"] += len(batch)
-        valid = validator.batch([fields for _, fields in batch])
+class _RowStream:
+    """Validates an upload's chunks, writes each row to its output and the valid ones to the writer.
+
+    A batch is validated a column at a time when all its rows are valid, else row by row. A raw chunk whose
+    values are all valid and canonical passes its text through, to ``processed/`` and to the writer; any other
+    raw chunk is validated as its rows, in batches."""
+
+    def __init__(
+        self,
+        dataset: Dataset,
+        validator: Validator,
+        outputs: _Outputs,
+        writer: loaders.BatchWriter,
+        counts: dict[str, int],
+        batch_rows: int,
+    ) -> None:
+        self.dataset, self.validator, self.outputs, self.writer = dataset, validator, outputs, writer
+        self.counts, self.batch_rows = counts, batch_rows
+        self.reasons: Counter[str] = Counter()
+        self._stamps = [i for i, c in enumerate(dataset.columns) if c.kind == "timestamp"]
+
+    def take(self, chunk: RawChunk | list[tuple[int, list[str]]]) -> None:
+        if not isinstance(chunk, RawChunk):
+            self.writer.write(self._validate(chunk))
+        elif not self._passed_through(chunk):
+            rows = chunk.rows
+            for start in range(0, len(rows), self.batch_rows):
+                self.writer.write(self._validate(rows[start : start + self.batch_rows]))
+
+    def _passed_through(self, chunk: RawChunk) -> bool:
+        """The chunk's text as it stands, when every value is valid and canonical."""
+        typed = self.validator.canonical(chunk.columns)
+        if typed is None:
+            return False
+        self.counts["input"] += len(typed[0])
+        self.outputs.processed.write(chunk.text)
+        self.writer.write_text(chunk.text, typed)
+        return True
+
+    def _validate(self, batch: list[tuple[int, list[str]]]) -> list[tuple]:
+        """``batch``: rows with the line each starts on."""
+        self.counts["input"] += len(batch)
+        valid = self.validator.batch([fields for _, fields in batch])
         if valid is None:
             valid = []
             for line, fields in batch:
                 try:
-                    valid.append(validator.row(fields))
+                    valid.append(self.validator.row(fields))
                 except RowRejected as rejected:
-                    reasons[rejected.reason] += 1
-                    outputs.reject(fields, rejected.reason, line)
-        outputs.write_valid(processed(valid))
+                    self.reasons[rejected.reason] += 1
+                    self.outputs.reject(fields, rejected.reason, line)
+        self.outputs.write_valid(self._processed(valid))
         return valid
 
-    with loaders.BatchWriter(cursor, dataset, references) as writer:
-        for batch in _batches(rows, batch_rows):
-            writer.write(validate(batch))
-    return reasons, writer.written
-
-
-def _batches(rows: Iterator[tuple[int, list[str]]], size: int) -> Iterator[list[tuple[int, list[str]]]]:
-    """``rows`` in lists of ``size`` (the last one shorter)."""
-    while batch := list(itertools.islice(rows, size)):
-        yield batch
+    def _processed(self, rows: list[tuple]) -> Sequence[Sequence[Any]]:
+        """As written to ``processed/``: csv writes None as empty and other values with str(), timestamps as
+        Column.format does."""
+        if not self._stamps:
+            return rows
+        formatted = [list(row) for row in rows]
+        for i in self._stamps:
+            for fields in formatted:
+                fields[i] = self.dataset.columns[i].format(fields[i])
+        return formatted
 
 
 def _complete(upload: Upload, manifest: dict[str, Any]) -> dict[str, Any]:
