@@ -41,6 +41,7 @@ class Chunks:
 
     def __init__(self, blocks: Iterator[str]) -> None:
         self._blocks = blocks
+        self._block = ""
         self._lines: list[str] = []
         self._ends_line = True
         self._next = 0
@@ -60,6 +61,7 @@ class Chunks:
         return line + "\n" if self._ends_line or self._next < len(self._lines) else line
 
     def _load(self, block: str) -> None:
+        self._block = block
         self._lines = block.split("\n")
         self._ends_line = block.endswith("\n")
         if self._ends_line:
@@ -102,8 +104,8 @@ class Chunks:
 
     def _raw(self, width: int) -> RawChunk | None:
         """The rest of the current block as a :class:`RawChunk`, if it is plain."""
-        lines = self._lines[self._next :]
-        text = "\n".join(lines) + "\n"
+        lines = self._lines[self._next :] if self._next else self._lines
+        text = self._block if not self._next and self._ends_line else "\n".join(lines) + "\n"
         if any(map(text.__contains__, _NOT_PLAIN)) or "" in lines:
             return None
         if set(map(str.count, lines, itertools.repeat(","))) != {width - 1}:

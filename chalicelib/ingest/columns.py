@@ -27,6 +27,7 @@ from typing import Any
 _INTEGER = re.compile(r"[+-]?\d+(?:\.0*)?")
 _DECIMAL = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)")
 _DATE_ONLY = re.compile(r"\d{4}-?\d{2}-?\d{2}")
+_LEADING_ZERO = re.compile(r",0\d")  # in digit strings joined after a comma each
 INT32_MAX = 2147483647
 _MAX_INT_DIGITS = 20  # more digits than any int column's range (BIGINT UNSIGNED has 20)
 
@@ -101,7 +102,8 @@ class Column:
         """The typed values of a whole column at once (one C-level pass per check) when every value is valid
         and plainly so, as :meth:`parse` would answer them; None when any needs :meth:`parse`'s own checks."""
         if self.kind == "int":
-            if not all(map(str.isdecimal, raw)) or max(map(len, raw)) > 18:
+            # every value digits only: the joined text is, and no value is empty (one C pass each)
+            if not "".join(raw).isdecimal() or min(map(len, raw)) == 0 or max(map(len, raw)) > 18:
                 return None
             values: list[Any] = list(map(int, raw))
         elif self.kind == "text":
@@ -127,8 +129,12 @@ class Column:
         values = self.parse_all(raw)
         if values is None:
             return None
-        written = map(str, values) if self.kind in ("int", "text") else map(self.format, values)
-        return values if all(map(str.__eq__, written, raw)) else None
+        if self.kind == "int":  # digits only (parse_all checked): canonical unless a leading zero
+            joined = "," + ",".join(raw)
+            return None if ",0" in joined and _LEADING_ZERO.search(joined) else values
+        # list equality in C; text that parse_all kept (strip() gives back the same string) compares by identity
+        written = values if self.kind == "text" else list(map(self.format, values))
+        return values if written == list(raw) else None
 
     def format(self, value: Any) -> str:
         """``value`` as written to ``processed/``: timestamps ISO 8601 UTC with ``Z``, NULL as empty."""
