@@ -33,13 +33,14 @@ from bench import data
 from bench.common import PROJECT_DIR, WORK_DIR, bench_environment, median, run_child
 
 SECTIONS = ("ingest", "export", "heroes", "sales", "health", "coldstart")
-OPTIONAL_SECTIONS = ("writers",)  # run with --with (or --only)
+OPTIONAL_SECTIONS = ("writers", "scaling")  # run with --with (or --only)
 LIBRARIES = ("chalice", "PyMySQL", "redis", "openpyxl", "boto3", "moto", "pandas", "SQLAlchemy", "XlsxWriter")
 DATA_KEY = "raw/superheroes/bench/superheroes-{rows}.csv"
 HEALTH_KEY = "processed/health/bench/health-{rows}-{started}.csv"  # a new key per run: analysed and notified once
 PANDAS_EXPORT_SAMPLE = 100_000
 ROW_BY_ROW_SAMPLE = 20_000
 COLD_RUNS = 7
+SCALING_ROWS = (100_000, 1_000_000, 3_000_000)  # the ingest's time per row and peak RSS as the file grows
 HEAVY_ROUNDS = 3  # rounds of each 1,000,000-row contender that is our figure or its limit (about 30 s a run)
 
 
@@ -132,12 +133,14 @@ class Bench:
 
     # ------------------------------------------------------------ sections
 
-    def _ingest_args(self) -> tuple[str, ...]:
-        """The superheroes CSV, uploaded: the arguments of :mod:`bench.ingest_bench`."""
+    def _ingest_args(self, rows: int | None = None) -> tuple[str, ...]:
+        """The superheroes CSV (of ``rows``, default the bench's), uploaded: the arguments of
+        :mod:`bench.ingest_bench`."""
         import boto3
 
-        csv_path = data.heroes_csv(self.rows)
-        bucket, key = os.environ["DATA_BUCKET"], DATA_KEY.format(rows=self.rows)
+        rows = rows or self.rows
+        csv_path = data.heroes_csv(rows)
+        bucket, key = os.environ["DATA_BUCKET"], DATA_KEY.format(rows=rows)
         boto3.client("s3").upload_file(str(csv_path), bucket, key)
         return ("--bucket", bucket, "--key", key, "--csv", str(csv_path), "--sample", str(ROW_BY_ROW_SAMPLE))
 
@@ -179,6 +182,25 @@ class Bench:
             [],
             note="ours: chalicelib.ingest.loaders.write_rows, batch by batch; typed rows read from the local file",
         )
+
+    def scaling(self) -> None:
+        """The ingest and its limit once each at every size of :data:`SCALING_ROWS`: time per row, peak RSS."""
+        found = {}
+        for rows in SCALING_ROWS:
+            args = self._ingest_args(rows)
+            found[rows] = {name: run_child("bench.ingest_bench", name, *args) for name in ("load_data", "ours")}
+            ours, limit = found[rows]["ours"], found[rows]["load_data"]
+            self.add(
+                f"  ingest of {rows:,} rows, time per row",
+                "s/row",
+                ours["seconds"] / rows,
+                limit["seconds"] / rows,
+                {},
+                [("peak RSS <= 150 MB", ours["peak_rss_mib"] * 2**20 <= 150e6)],
+                note=f"peak RSS ours {ours['peak_rss_mib']:.1f} MiB, LOAD DATA {limit['peak_rss_mib']:.1f} MiB; "
+                f"ours {ours['seconds']:.1f} s",
+            )
+        self.results["scaling"] = found
 
     def health(self) -> None:
         import boto3
