@@ -43,7 +43,8 @@ class Chunks:
         self._blocks = blocks
         self._block = ""
         self._lines: list[str] = []
-        self._ends_line = True
+        self._ends_line = True  # the block's last line ends in \n (lines are kept without it)
+        self._keeps_ends = False  # lines are kept with their ends (a block with a bare \r)
         self._next = 0
         self._raw_lines = 0
         self.parser = csv.reader(self, strict=True)
@@ -58,15 +59,24 @@ class Chunks:
             self._load(next(self._blocks))
         line = self._lines[self._next]
         self._next += 1
-        return line + "\n" if self._ends_line or self._next < len(self._lines) else line
+        if self._keeps_ends or (not self._ends_line and self._next == len(self._lines)):
+            return line
+        return line + "\n"
 
     def _load(self, block: str) -> None:
         self._block = block
+        self._next = 0
+        if "\r" in block and _BARE_CR.search(block):  # rare: split at every line end, keeping it
+            self._lines = _LINE_ENDS.split(block)
+            self._keeps_ends = True
+            if not self._lines[-1]:
+                self._lines.pop()
+            return
         self._lines = block.split("\n")
+        self._keeps_ends = False
         self._ends_line = block.endswith("\n")
         if self._ends_line:
             self._lines.pop()
-        self._next = 0
 
     @property
     def line_num(self) -> int:

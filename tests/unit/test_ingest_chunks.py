@@ -45,6 +45,12 @@ def test_blocks_with_anything_a_csv_reader_treats_specially_are_parsed(block: st
     assert [row for batch in chunks for row in batch] == [row for row in csv.reader(io.StringIO(block)) if row]
 
 
+def test_lines_ending_in_a_bare_cr_are_lines() -> None:
+    header, chunks = read(["id,a\r1,x\r", '2,"y\r\ny"\r\n3,z'])
+    assert header == ["id", "a"]
+    assert chunks == [[["1", "x"]], [["2", "y\r\ny"], ["3", "z"]]]
+
+
 def test_without_a_width_every_block_is_parsed_in_batches() -> None:
     _, chunks = read(["id,a\n1,x\n2,y\n3,z\n"], width=None, batch_rows=2)
     assert chunks == [[["1", "x"], ["2", "y"]], [["3", "z"]]]
