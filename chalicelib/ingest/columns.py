@@ -16,9 +16,11 @@ row (:meth:`Validator.row`) otherwise; both answer the same rows (a property tes
 
 from __future__ import annotations
 
+import functools
 import math
+import operator
 import re
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
@@ -193,6 +195,29 @@ _PARSERS: dict[str, Callable[[Column, str], Any]] = {
 }
 
 
+_PRESENT = functools.partial(operator.is_not, None)  # filter(_PRESENT, values): the values that are not None
+
+
+@dataclass(frozen=True)
+class ColumnLimit:
+    """A row rule on one column's value (which the column's own range does not cover, e.g. for its reason):
+    a value above ``maximum`` rejects the row with ``reason``. Where rows are validated together it is checked
+    a column at a time."""
+
+    column: str
+    maximum: Any
+    reason: str
+
+    def __call__(self, row: Mapping[str, Any]) -> str | None:
+        value = row[self.column]
+        return self.reason if value is not None and value > self.maximum else None
+
+    def passes(self, values: Sequence[Any]) -> bool:
+        """Whether no value of the column breaks the rule."""
+        highest = max(filter(_PRESENT, values), default=None)
+        return highest is None or highest <= self.maximum
+
+
 @dataclass(frozen=True)
 class Reference:
     """``column`` must name an existing row of ``table`` (by ``key``), else the row is ``reason``.
@@ -289,17 +314,24 @@ class Validator:
             if values is None:
                 return None
             typed.append(values)
-        return typed if self._all_pass(zip(*typed, strict=True)) else None
+        return typed if self._all_pass(typed) else None
 
-    def _all_pass(self, rows: Iterable[tuple]) -> bool:
-        """Whether every row passes the references and the row rules."""
-        if self._references or self.dataset.row_rules:
-            try:
-                for row in rows:
-                    self._check(row)
-            except RowRejected:
+    def _all_pass(self, columns: Sequence[Sequence[Any]]) -> bool:
+        """Whether every row of typed ``columns`` passes the references and the row rules: a column at a time
+        (a :class:`ColumnLimit` too), row by row for the other rules."""
+        for index, known, _ in self._references:
+            if not known.keys() >= set(filter(_PRESENT, columns[index])):
                 return False
-        return True
+        names = self.dataset.column_names
+        per_row = []
+        for rule in self.dataset.row_rules:
+            if not isinstance(rule, ColumnLimit):
+                per_row.append(rule)
+            elif not rule.passes(columns[names.index(rule.column)]):
+                return False
+        return not per_row or not any(
+            rule(dict(zip(names, row, strict=True))) for row in zip(*columns, strict=True) for rule in per_row
+        )
 
     def batch(self, rows: Sequence[Sequence[str]]) -> list[tuple] | None:
         """The typed rows of a batch when all of them are valid, a column at a time (what :meth:`row` would
@@ -314,5 +346,4 @@ class Validator:
             if values is None:
                 return None
             columns.append(values)
-        typed = list(zip(*columns, strict=True))
-        return typed if self._all_pass(typed) else None
+        return list(zip(*columns, strict=True)) if self._all_pass(columns) else None

@@ -14,16 +14,11 @@ from decimal import Decimal
 from typing import Any
 
 from chalicelib.heroes import EXPLICIT_ID_CEILING, HERO_FIELDS, ID_FIELD, HeroField
-from chalicelib.ingest.columns import INT32_MAX, Column, Dataset, Reference
+from chalicelib.ingest.columns import INT32_MAX, Column, ColumnLimit, Dataset, Reference
 
 
 def _diastolic_not_above_systolic(row: Mapping[str, Any]) -> str | None:
     return "diastolic_above_systolic" if row["diastolic_bp"] > row["systolic_bp"] else None
-
-
-def _id_below_ceiling(row: Mapping[str, Any]) -> str | None:
-    """A hero id a file sets must leave room for the ids the table assigns (``EXPLICIT_ID_CEILING``)."""
-    return "id_above_ceiling" if row["id"] is not None and row["id"] > EXPLICIT_ID_CEILING else None
 
 
 def _invalidate_hero_cache() -> None:
@@ -57,7 +52,8 @@ DATASETS: dict[str, Dataset] = {
             key=("id",),
             writer="upsert",
             on_update=("version = version + 1",),
-            row_rules=(_id_below_ceiling,),
+            # a hero id a file sets must leave room for the ids the table assigns
+            row_rules=(ColumnLimit("id", EXPLICIT_ID_CEILING, "id_above_ceiling"),),
             after_load=_invalidate_hero_cache,
         ),
         Dataset(
