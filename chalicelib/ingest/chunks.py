@@ -17,6 +17,8 @@ import itertools
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+from chalicelib.core.s3 import has_bare_cr, split_lines
+
 _NOT_PLAIN = ('"', "\\", "\r", "\t", "\0")
 
 
@@ -66,11 +68,9 @@ class Chunks:
     def _load(self, block: str) -> None:
         self._block = block
         self._next = 0
-        if "\r" in block and _BARE_CR.search(block):  # rare: split at every line end, keeping it
-            self._lines = _LINE_ENDS.split(block)
+        if has_bare_cr(block):  # rare: split at every line end, keeping it
+            self._lines = split_lines(block)
             self._keeps_ends = True
-            if not self._lines[-1]:
-                self._lines.pop()
             return
         self._lines = block.split("\n")
         self._keeps_ends = False

@@ -26,12 +26,12 @@ def test_plain_blocks_are_raw_chunks_and_others_parsed_rows_across_block_ends() 
     blocks = ["id,a\n1,x\n2,y\n", '3,"q\n', 'r"\n4,z\n', "5,w\n6,v\n", "\n7,u\n", "8,t"]
     header, chunks = read(blocks)
     assert header == ["id", "a"]
-    assert chunks == [
-        RawChunk("1,x\n2,y\n", [["1", "2"], ["x", "y"]]),  # the first block after its header
-        [["3", "q\nr"], ["4", "z"]],  # a quoted field runs on into the next block: both are parsed
-        RawChunk("5,w\n6,v\n", [["5", "6"], ["w", "v"]]),
-        [["7", "u"]],  # a blank line: parsed (and skipped)
-        RawChunk("8,t\n", [["8"], ["t"]]),  # the last line without its newline gets one, as csv writes it
+    assert chunks == [  # parsed rows and raw chunks with the line of the file each starts on
+        RawChunk("1,x\n2,y\n", [["1", "2"], ["x", "y"]], 2),  # the first block after its header
+        [(4, ["3", "q\nr"]), (6, ["4", "z"])],  # a quoted field runs on into the next block: both are parsed
+        RawChunk("5,w\n6,v\n", [["5", "6"], ["w", "v"]], 7),
+        [(10, ["7", "u"])],  # a blank line: parsed (and skipped)
+        RawChunk("8,t\n", [["8"], ["t"]], 11),  # the last line without its newline gets one, as csv writes it
     ]
 
 
@@ -42,18 +42,20 @@ def test_plain_blocks_are_raw_chunks_and_others_parsed_rows_across_block_ends() 
 def test_blocks_with_anything_a_csv_reader_treats_specially_are_parsed(block: str) -> None:
     _, chunks = read(["id,a\n", block])
     assert not any(isinstance(chunk, RawChunk) for chunk in chunks)
-    assert [row for batch in chunks for row in batch] == [row for row in csv.reader(io.StringIO(block)) if row]
+    parsed = [row for batch in chunks for row in batch]
+    assert [fields for _, fields in parsed] == [row for row in csv.reader(io.StringIO(block)) if row]
+    assert parsed[0][0] == 2
 
 
 def test_lines_ending_in_a_bare_cr_are_lines() -> None:
     header, chunks = read(["id,a\r1,x\r", '2,"y\r\ny"\r\n3,z'])
     assert header == ["id", "a"]
-    assert chunks == [[["1", "x"]], [["2", "y\r\ny"], ["3", "z"]]]
+    assert chunks == [[(2, ["1", "x"])], [(3, ["2", "y\r\ny"]), (5, ["3", "z"])]]
 
 
 def test_without_a_width_every_block_is_parsed_in_batches() -> None:
     _, chunks = read(["id,a\n1,x\n2,y\n3,z\n"], width=None, batch_rows=2)
-    assert chunks == [[["1", "x"], ["2", "y"]], [["3", "z"]]]
+    assert chunks == [[(2, ["1", "x"]), (3, ["2", "y"])], [(4, ["3", "z"])]]
 
 
 def test_a_csv_error_reports_its_line_counting_raw_lines() -> None:
@@ -64,9 +66,9 @@ def test_a_csv_error_reports_its_line_counting_raw_lines() -> None:
     assert chunks.line_num == 4
 
 
-def test_a_raw_chunk_rows_are_what_csv_reads() -> None:
-    chunk = RawChunk("1,x\n2,y\n", [["1", "2"], ["x", "y"]])
-    assert chunk.rows == [["1", "x"], ["2", "y"]]
+def test_a_raw_chunk_rows_are_what_csv_reads_with_their_lines() -> None:
+    chunk = RawChunk("1,x\n2,y\n", [["1", "2"], ["x", "y"]], 7)
+    assert chunk.rows == [(7, ["1", "x"]), (8, ["2", "y"])]
 
 
 @pytest.mark.parametrize(

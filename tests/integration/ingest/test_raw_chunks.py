@@ -62,7 +62,10 @@ def ingest(env: dict, db: Database, name: str, body: str) -> dict:
     key = f"raw/superheroes/{name}.csv"
     upload(key, body)
     result = pipeline.ingest_object(env["bucket"], key)
-    rejected = {(row["reject_reason"], row["id"], row["name"]) for row in read_csv(f"rejected/superheroes/{name}.csv")}
+    rejected = {
+        (row["reject_reason"], row["line"], row["id"], row["name"])
+        for row in read_csv(f"rejected/superheroes/{name}.csv")
+    }
     return {
         "counts": result["counts"],
         "reasons": result["reasons"],
@@ -83,7 +86,8 @@ def test_raw_chunks_and_the_csv_path_load_the_same_rows_and_write_the_same_bytes
     assert raw["counts"] == parsed["counts"] == raw["manifest_counts"]
     assert raw["counts"] == {"input": len(rows), "loaded": len(rows) - 1, "rejected": 1}
     assert raw["reasons"] == parsed["reasons"] == {"invalid_xp": 1}
-    assert raw["rejected"] == parsed["rejected"] == {("invalid_xp", "43", "bad xp")}
+    bad_line = 2 + next(i for i, row in enumerate(rows) if row[0] == "43")  # after the header, from 1
+    assert raw["rejected"] == parsed["rejected"] == {("invalid_xp", str(bad_line), "43", "bad xp")}
     by_id = {row["id"]: row for row in raw["table"]}
     assert by_id[42]["name"] == "signed"
     assert (by_id[44]["name"], by_id[45]["name"]) == ("a, b", "two\nlines")
