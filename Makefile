@@ -50,7 +50,8 @@ lint: venv
 	$(VENV)/bin/mypy
 	$(VENV)/bin/cfn-lint --include-checks I -- infra/*.yaml
 
-# docs/benchmarks.md: our hot paths next to limits and peers; writes bench/results.json (about 5-8 minutes)
+# docs/benchmarks.md: our hot paths next to limits and peers; writes bench/results.json (bounded: about 4 minutes,
+# 6-8 on a first run that generates the inputs)
 bench: venv services
 	$(PY) -m pip install --quiet -r requirements-bench.txt
 	$(PY) -m bench.run

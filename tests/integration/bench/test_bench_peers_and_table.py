@@ -49,3 +49,24 @@ def test_bench_table_ratios_and_goals():
     assert time_row["goals"] == [{"goal": "<= 1.5x limit", "met": False}]
     assert rate_row["ratios"] == {"ours/limit": 0.5, "faster than pandas": 5.0}
     assert memory_row["ratios"] == {"ours/limit": 2.0, "pandas/ours": 4.0}
+
+
+def test_ratios_are_paired_per_round_and_shown_with_their_spread():
+    from bench.run import markdown_table, round_ratios
+
+    bench = Bench(rows=10)
+    ours = {"runs": [{"rows_per_s": 70.0}, {"rows_per_s": 60.0}, {"rows_per_s": 90.0}]}
+    limit = {"runs": [{"rows_per_s": 100.0}, {"rows_per_s": 100.0}, {"rows_per_s": 100.0}]}
+    per_round = round_ratios(ours, limit, "rows_per_s")
+    assert per_round == [0.7, 0.6, 0.9]
+    bench.add("rate", "rows/s", 70.0, 100.0, {}, [(">= 0.7x limit", True)], per_round={"ours/limit": per_round})
+    fast = {"ours": {"seconds": 2.0, "runs": [2.0, 3.0, 2.0]}, "limit": {"seconds": 1.0, "runs": [1.0, 1.0, 2.0]}}
+    bench.add_rounds("time", "s/request", fast, {}, [("<= 1.5x limit", "ours/limit", 1.5)])
+    rate_row, time_row = bench.table
+    assert rate_row["ratios"]["ours/limit"] == 0.7  # the median round, not the ratio of medians
+    assert time_row["ratios"]["ours/limit"] == 2.0 and time_row["per_round"]["ours/limit"] == [2.0, 3.0, 1.0]
+    assert time_row["goals"] == [{"goal": "<= 1.5x limit", "met": False}]
+    assert len(rate_row["load_average"]) == 3
+    table = markdown_table({"table": bench.table})
+    assert "ours/limit 0.70x (0.60-0.90, 3 rounds)" in table
+    assert "ours/limit 2.00x (1.00-3.00, 3 rounds)" in table
