@@ -413,7 +413,9 @@ def goals_met(goals: list[tuple[str, str, float]], ratios: dict[str, float]) -> 
 def spread(row: dict[str, Any], name: str) -> str:
     """`` (0.70-0.75, 3 rounds)``: the lowest and highest round of a ratio that has rounds, else nothing."""
     values = row.get("per_round", {}).get(name)
-    return f" ({min(values):.2f}-{max(values):.2f}, {len(values)} rounds)" if values else ""
+    return (
+        f" ({min(values):.2f}-{max(values):.2f}, {len(values)} round{'s' if len(values) > 1 else ''})" if values else ""
+    )
 
 
 def import_costs() -> list[tuple[str, float]]:
