@@ -92,6 +92,7 @@ def test_what_loses_data_when_replaced_is_kept(template):
         "PrivateDb": "Snapshot",
         "PublicDb": "Snapshot",
         "RedisAuthSecret": "Retain",
+        "UserPool": "Retain",
         **{name: "Retain" for name in _of_type(template, "AWS::SecretsManager::Secret")},
     }
     for name, policy in kept.items():
