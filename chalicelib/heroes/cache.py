@@ -19,10 +19,14 @@ share the *control* tag ``{hero}``. A Lua script may only touch keys of one slot
 keys in ``KEYS`` and never read the generation of another slot. Instead the generation is part of each key's
 name, and consistency rests on two facts, the same on one node and on a cluster:
 
-- The generation only grows, and once it has moved on no one reads the old generation's keys again. So an
-  operation may use a generation read *earlier*: a fill or a write that lands after a bump lands in a dead
-  keyspace (it expires with its TTL) and every reader of the new generation reads MySQL after the bump, i.e.
-  after whatever the bump stands for committed.
+- The generation only grows and never takes a value twice, and once it has moved on no one reads the old
+  generation's keys again. So an operation may use a generation read *earlier*: a fill or a write that lands
+  after a bump lands in a dead keyspace (it expires with its TTL) and every reader of the new generation reads
+  MySQL after the bump, i.e. after whatever the bump stands for committed. Never twice even when Redis loses
+  the control slot's keys (FLUSH, a node restarted without persistence) or rolls them back (a failover to an
+  asynchronous replica): a missing generation starts again at the server's time in microseconds (above any
+  value it held: it grows by one per bump), and one found below what the reading process saw jumps above both
+  (:data:`_GENERATION_LUA`). A process that never saw the lost bumps cannot tell a rollback; a loss it can.
 - A read must not use an *old* generation, so every read checks it in the same round trip: the process names
   the keys with the newest generations it has seen, and a script on the control slot returns the current ones
   (on one node that is the same script, atomically; on a cluster the scripts of the other slots run on other
@@ -110,13 +114,35 @@ def _entry_key(view: str, generations: _Generations, member: str) -> str:
     return page_key(generations.generation, generations.list_generation, member)
 
 
+# The generations never repeat a value, even when Redis loses or rolls back their keys (a FLUSH, a restarted node
+# that owned ``{hero}`` without persistence, a failover to an asynchronous replica that had not received the last
+# bumps): a missing counter is created at the server's time in microseconds, above every value it can have held
+# (it grows by one per bump); a counter found below what the caller saw (``seen``) was rolled back, and jumps
+# above both. Otherwise entries of an old generation, still within their TTL, would be served again.
+_GENERATION_LUA = """
+local function generation(key, seen)
+  local value = tonumber(redis.call('GET', key) or '')
+  if value == nil or value < seen then
+    local now = redis.call('TIME')
+    value = math.max(tonumber(now[1]) * 1000000 + tonumber(now[2]), seen + 1)
+    redis.call('SET', key, string.format('%.0f', value))
+  end
+  return string.format('%.0f', value)
+end
+local function bump(key)
+  generation(key, 0)
+  return redis.call('INCR', key)
+end
+"""
+
 # KEYS: [generation, list generation,] then the entries to read. ARGV: '1' when the first two keys are the
-# generations, lease token ('' = none), lease ms. Returns {[generation, list generation,] one value per entry}:
-# the cached value, '+' for a miss this caller holds the lease of, '-' for a miss it may not fill.
+# generations, lease token ('' = none), lease ms[, the generation and list generation the caller saw last].
+# Returns {[generation, list generation,] one value per entry}: the cached value, '+' for a miss this caller
+# holds the lease of, '-' for a miss it may not fill.
 _READ = """
 local out, first = {}, 1
 if ARGV[1] == '1' then
-  out = {redis.call('GET', KEYS[1]) or '0', redis.call('GET', KEYS[2]) or '0'}
+  out = {generation(KEYS[1], tonumber(ARGV[4])), generation(KEYS[2], tonumber(ARGV[5]))}
   first = 3
 end
 for i = first, #KEYS do
@@ -174,18 +200,22 @@ return 1
 # KEYS: generation, list generation. A write makes every cached page stale; returns the generation whose keys
 # the write must reach.
 _MARK_WRITE = """
-redis.call('INCR', KEYS[2])
-return redis.call('GET', KEYS[1]) or '0'
+bump(KEYS[2])
+return generation(KEYS[1], 0)
 """
 
 # KEYS: generation, acknowledged. ARGV: the newest cache_invalidations id. Bumps the generation once per piece of
 # news, however many processes bring it.
 _ACKNOWLEDGE = """
 if tonumber(redis.call('GET', KEYS[2]) or '0') >= tonumber(ARGV[1]) then return 0 end
-redis.call('INCR', KEYS[1])
+bump(KEYS[1])
 redis.call('SET', KEYS[2], ARGV[1])
 return 1
 """
+
+# KEYS: generation. Invalidates every view (returns the new generation). _READ, _MARK_WRITE, _ACKNOWLEDGE and
+# this run after _GENERATION_LUA's functions.
+_BUMP = "return bump(KEYS[1])"
 
 
 class _Script:
@@ -259,8 +289,9 @@ class _Connection:
         return {"target_nodes": self.client.get_node_from_key(key)} if self.cluster else {}
 
 
-_READ_SCRIPT, _STORE_SCRIPT, _MARK_WRITE_SCRIPT, _ACKNOWLEDGE_SCRIPT = map(
-    _Script, (_READ, _STORE, _MARK_WRITE, _ACKNOWLEDGE)
+_STORE_SCRIPT = _Script(_STORE)
+_READ_SCRIPT, _MARK_WRITE_SCRIPT, _ACKNOWLEDGE_SCRIPT, _BUMP_SCRIPT = (
+    _Script(_GENERATION_LUA + source) for source in (_READ, _MARK_WRITE, _ACKNOWLEDGE, _BUMP)
 )
 _connection: _Connection | None = None
 _seen = _Generations()  # the newest generations this process saw: how it names the keys of its next read
@@ -311,7 +342,7 @@ def _catch_up(connection: _Connection) -> None:
     """Invalidate every view once for news Redis has not acknowledged (a change it missed while unreachable)."""
     global _flush_pending
     if _flush_pending:
-        connection.client.incr(GENERATION_KEY)
+        _bump(connection)
         _flush_pending = False
         log_event("hero cache generation bumped after an outage")
     latest = _latest_news()
@@ -354,13 +385,17 @@ def _ttl() -> int:
     return base + random.randint(0, int(base * TTL_JITTER))
 
 
+def _bump(connection: _Connection) -> None:
+    connection.execute([(_BUMP_SCRIPT, [GENERATION_KEY], [])])
+
+
 def invalidate_all_heroes() -> None:
     """Make every cached hero view unreachable, in O(1): call after changing heroes in MySQL outside this
     module (a bulk load). When Redis is unreachable, every process bumps it once Redis answers again.
 
     >>> invalidate_all_heroes()
     """
-    reached, _ = _run(lambda c: c.client.incr(GENERATION_KEY))
+    reached, _ = _run(_bump)
     if not reached:
         _record_news("invalidate_all")
 
@@ -394,13 +429,21 @@ class _Lookup:
         connection.execute([(_STORE_SCRIPT, keys, [self.token, *args]) for keys, args in batches])
 
 
-def _read_entries(connection: _Connection, keys: list[str], token: str) -> tuple[_Generations, list[bytes]]:
+def _generations_call(seen: _Generations, entries: list[str], lease: list[Any]) -> _Call:
+    """The control slot's read: the current generations (never below ``seen``) and ``entries``."""
+    keys = [GENERATION_KEY, LIST_GENERATION_KEY, *entries]
+    return _READ_SCRIPT, keys, ["1", *lease, seen.generation, seen.list_generation]
+
+
+def _read_entries(
+    connection: _Connection, seen: _Generations, keys: list[str], token: str
+) -> tuple[_Generations, list[bytes]]:
     """The current generations and the value of each key, in one pipeline: one script per slot, the control
     slot's (which also reads the generations) first."""
     batches = connection.batches(([key], []) for key in keys)
     checked, _ = batches.pop(connection.control_slot, ([], []))
     lease = [token, LEASE_MILLISECONDS]
-    calls: list[_Call] = [(_READ_SCRIPT, [GENERATION_KEY, LIST_GENERATION_KEY, *checked], ["1", *lease])]
+    calls: list[_Call] = [_generations_call(seen, checked, lease)]
     calls += [(_READ_SCRIPT, batch, ["0", *lease]) for batch, _ in batches.values()]
     first, *others = connection.execute(calls)
     found = dict(zip(checked, first[2:], strict=True))
@@ -415,7 +458,7 @@ def _read(connection: _Connection, view: str, members: Sequence[str], token: str
     global _seen
     for _ in range(READ_ATTEMPTS):
         guess = _seen
-        current, values = _read_entries(connection, [_entry_key(view, guess, m) for m in members], token)
+        current, values = _read_entries(connection, guess, [_entry_key(view, guess, m) for m in members], token)
         _seen = current
         if current.generation == guess.generation and (view != "list" or current == guess):
             return _Lookup(guess, token, dict(zip(members, values, strict=True)))
@@ -506,8 +549,15 @@ class WriteTicket:
 
 def before_write() -> WriteTicket:
     """Call before a write's SQL transaction, then :func:`after_write` with what it committed."""
-    reached, generation = _run(lambda c: (c.client.get(GENERATION_KEY) or b"0").decode())
+    reached, generation = _run(_current_generation)
     return WriteTicket(generation if reached else None)
+
+
+def _current_generation(connection: _Connection) -> str:
+    global _seen
+    reply = connection.execute([_generations_call(_seen, [], ["", LEASE_MILLISECONDS])])[0]
+    _seen = _Generations(reply[0].decode(), reply[1].decode())
+    return _seen.generation
 
 
 # A write's effect on the cache: ('id', hero id, versioned value, ttl) to compare-and-set, ('del', xp, '', '')

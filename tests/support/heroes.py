@@ -40,3 +40,10 @@ def db_by_xp(db: Any, xp: int) -> list[dict[str, Any]]:
     with db.cursor() as cur:
         cur.execute("SELECT id, name, hero, power, xp, color FROM superheroes WHERE xp = %s ORDER BY id", (xp,))
         return list(cur.fetchall())
+
+
+def generation(redis_client: Any) -> str:
+    """The hero cache's current generation (what its keys are named with)."""
+    from chalicelib.heroes import cache as hero_cache
+
+    return redis_client.get(hero_cache.GENERATION_KEY).decode()

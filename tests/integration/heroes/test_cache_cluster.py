@@ -12,7 +12,7 @@ from redis.crc import key_slot
 
 from chalicelib.heroes import cache as hero_cache
 from tests.support.environment import reset_clients
-from tests.support.heroes import body, hero, send
+from tests.support.heroes import body, generation, hero, send
 
 HEROES = 60
 
@@ -78,7 +78,7 @@ def test_a_node_that_hangs_costs_reads_the_cache_and_nothing_it_missed_is_served
     created = body(send(client, "POST", "/heroes", hero(name="before", xp=5)))
     path = f"/heroes/{created['id']}"
     assert client.http.get(path).headers["X-Cache"] == "HIT"
-    owner = redis_client.get_node_from_key(hero_cache.id_key("0", created["id"])).port
+    owner = redis_client.get_node_from_key(hero_cache.id_key(generation(redis_client), created["id"])).port
 
     with redis_cluster.frozen(owner):  # its entries survive, as in a partition
         read = client.http.get(path)
@@ -96,11 +96,11 @@ def test_a_node_that_hangs_costs_reads_the_cache_and_nothing_it_missed_is_served
 
 @pytest.mark.redis_modes("cluster")
 @pytest.mark.usefixtures("hero_table", "redis_mode")
-def test_a_hero_whose_slot_moves_to_another_node_is_still_served_from_the_cache(client, redis_cluster):
+def test_a_hero_whose_slot_moves_to_another_node_is_still_served_from_the_cache(client, redis_cluster, redis_client):
     created = body(send(client, "POST", "/heroes", hero(name="moving", xp=7)))
     path = f"/heroes/{created['id']}"
     assert client.http.get(path).headers["X-Cache"] == "HIT"
-    slot = key_slot(hero_cache.id_key("0", created["id"]).encode())
+    slot = key_slot(hero_cache.id_key(generation(redis_client), created["id"]).encode())
     before = redis_cluster.owner(slot)
 
     redis_cluster.move_slot(slot, next(port for port in redis_cluster.ports if port != before))
