@@ -39,8 +39,8 @@ def _counted(status: str) -> str:
     return status
 
 
-def get_hero(raw_id: str, query: Query, cache_control: str | None) -> tuple[Hero, str]:
-    """``GET /heroes/{id}``: ``(hero, X-Cache)``."""
+def get_hero(raw_id: str, query: Query, cache_control: str | None) -> tuple[str, str]:
+    """``GET /heroes/{id}``: ``(the hero's JSON text, X-Cache)``; the text is the response body."""
     hero_id = parse_id(raw_id)
     check_parameters(query, {"cache"})
     hero, status = hero_cache.hero_by_id(hero_id, load_one, use_cache=use_cache_for(query, cache_control))

@@ -475,34 +475,44 @@ def _fill(lookup: _Lookup, records: list[tuple[str, str, str]]) -> None:
     _run(lambda connection: lookup.fill(connection, records))
 
 
-def _encode_id(hero: Hero | None, version: int) -> str:
-    return f"{version}|" + ("" if hero is None else json.dumps(hero, separators=(",", ":")))
+def _json(value: Any) -> str:
+    """``value`` as JSON text exactly as Chalice encodes a body, so that cached text can be served as is."""
+    return json.dumps(value, separators=(",", ":"))
 
 
-def _decode_id(value: bytes) -> Hero | None:
+def _hero_json(row: Hero | None) -> str | None:
+    return None if row is None else _json(_public(row))
+
+
+def _encode_id(hero_json: str | None, version: int) -> str:
+    return f"{version}|{hero_json or ''}"
+
+
+def _decode_id(value: bytes) -> str | None:
+    """The hero's JSON text of an ``id`` entry (``None``: a tombstone), not decoded: it is the response body."""
     _, _, payload = value.partition(b"|")
-    return json.loads(payload) if payload else None
+    return payload.decode() if payload else None
 
 
 def _public(row: Hero) -> Hero:
     return {k: v for k, v in row.items() if k != "version"}
 
 
-def hero_by_id(hero_id: int, load: Callable[[int], Hero | None], *, use_cache: bool) -> tuple[Hero | None, str]:
-    """Cache-aside read of one hero: ``(hero or None, HIT|MISS|BYPASS)``. ``load`` reads the row (with its
-    ``version``) from MySQL."""
+def hero_by_id(hero_id: int, load: Callable[[int], Hero | None], *, use_cache: bool) -> tuple[str | None, str]:
+    """Cache-aside read of one hero: ``(its JSON text or None, HIT|MISS|BYPASS)``. ``load`` reads the row (with
+    its ``version``) from MySQL. The text is the response body as cached: a hit is never decoded and encoded
+    again."""
     lookup = _lookup("id", [str(hero_id)], lease=False) if use_cache else None
     if lookup is None:
-        row = load(hero_id)
-        return (None if row is None else _public(row)), BYPASS
+        return _hero_json(load(hero_id)), BYPASS
     hits = lookup.hits()
     if hits:
         return _decode_id(hits[str(hero_id)]), HIT
     row = load(hero_id)
+    hero_json = _hero_json(row)
     # an unknown id is cached as a version-0 tombstone: any hero created with that id later is newer
-    hero = None if row is None else _public(row)
-    _fill(lookup, [("id", str(hero_id), _encode_id(hero, 0 if row is None else row["version"]))])
-    return hero, MISS
+    _fill(lookup, [("id", str(hero_id), _encode_id(hero_json, 0 if row is None else row["version"]))])
+    return hero_json, MISS
 
 
 def heroes_by_xp(
@@ -521,7 +531,7 @@ def heroes_by_xp(
             loaded[row["xp"]].append(_public(row))
         found.update(loaded)
         if lookup is not None:
-            _fill(lookup, [("xp", str(xp), json.dumps(heroes, separators=(",", ":"))) for xp, heroes in loaded.items()])
+            _fill(lookup, [("xp", str(xp), _json(heroes)) for xp, heroes in loaded.items()])
     status = BYPASS if lookup is None else (MISS if missing else HIT)
     return {xp: found[xp] for xp in xps}, status
 
@@ -536,7 +546,7 @@ def hero_page(key: str, load: Callable[[], Any], *, use_cache: bool) -> tuple[An
     if hits:
         return json.loads(hits[key]), HIT
     page = load()
-    _fill(lookup, [("list", key, json.dumps(page, separators=(",", ":")))])
+    _fill(lookup, [("list", key, _json(page))])
     return page, MISS
 
 
@@ -603,7 +613,7 @@ def after_write(
     ``deleted`` ``(id, version)`` pairs become tombstones, the cached answers of ``xps`` (every xp a hero had or
     now has) are dropped. If Redis cannot be reached, the whole cache is invalidated once it can, by every
     process (:func:`_record_news`)."""
-    changes: list[_Change] = [("id", row["id"], _encode_id(_public(row), row["version"]), _ttl()) for row in stored]
+    changes: list[_Change] = [("id", row["id"], _encode_id(_hero_json(row), row["version"]), _ttl()) for row in stored]
     changes += [("id", hero_id, _encode_id(None, version), _ttl()) for hero_id, version in deleted]
     changes += [("del", xp, "", "") for xp in set(xps)]
     generation = ticket.generation

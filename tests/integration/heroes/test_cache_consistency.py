@@ -50,6 +50,16 @@ def test_a_read_misses_then_hits_and_a_create_writes_through(client, redis_clien
     assert get(client, f"/heroes/{created['id']}") == (created, "HIT")
 
 
+def test_a_hit_serves_the_bytes_a_miss_and_a_bypass_serve(client, redis_client):
+    created = create(client, name="bytes", xp=5)
+    path = f"/heroes/{created['id']}"
+    redis_client.flushdb()
+    answers = [client.http.get(path), client.http.get(path), client.http.get(path + "?cache=false")]
+    assert [a.headers["X-Cache"] for a in answers] == ["MISS", "HIT", "BYPASS"]
+    assert {a.body for a in answers} == {json.dumps(created, separators=(",", ":")).encode()}
+    assert len({tuple(sorted((k, v) for k, v in a.headers.items() if k != "X-Cache")) for a in answers}) == 1
+
+
 def test_entries_live_the_configured_ttl_plus_jitter(client, redis_client, platform):
     created = create(client)
     ttl = int(platform["CACHE_TTL_SECONDS"])
@@ -146,7 +156,7 @@ def test_a_reader_that_read_before_an_update_cannot_overwrite_it(client, redis_c
         return row
 
     stale, status = hero_cache.hero_by_id(created["id"], read_then_let_a_writer_commit, use_cache=True)
-    assert (stale["name"], status) == ("old", "MISS")
+    assert (json.loads(stale)["name"], status) == ("old", "MISS")  # the hero's JSON text, as served
     assert get(client, f"/heroes/{created['id']}") == ({**created, "name": "new"}, "HIT")
 
 
