@@ -58,7 +58,7 @@ import secrets
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeGuard
 
 from chalicelib.core.errors import DependencyUnavailable
 from chalicelib.core.logs import log_event
@@ -272,6 +272,16 @@ class _Connection:
                 raise reply
         return replies
 
+    def mget(self, batches: Sequence[list[str]]) -> list[list[bytes | None]]:
+        """The values of each batch of keys (each batch in one slot): one ``MGET`` per batch in one round trip;
+        on one node a single command, without a pipeline's own cost."""
+        if len(batches) == 1 and not self.cluster:
+            return [self.client.execute_command("MGET", *batches[0])]
+        pipe = self.client.pipeline(transaction=False)
+        for keys in batches:
+            pipe.execute_command("MGET", *keys, **self._route(keys[0]))
+        return list(pipe.execute())
+
     def _pipeline(self, calls: Sequence[_Call]) -> list[Any]:
         # execute_command, not pipe.evalsha(): redis-py 8.1's cluster pipeline blocks its evalsha() helper
         # (redis-py #2914, lifted upstream by #4206) although it routes EVALSHA by its keys like any keyed
@@ -438,18 +448,50 @@ def _generations_call(seen: _Generations, entries: list[str], lease: list[Any]) 
 def _read_entries(
     connection: _Connection, seen: _Generations, keys: list[str], token: str
 ) -> tuple[_Generations, list[bytes]]:
-    """The current generations and the value of each key, in one pipeline: one script per slot, the control
+    """The current generations and the value of each key, in one round trip: one read per slot, the control
     slot's (which also reads the generations) first."""
     batches = connection.batches(([key], []) for key in keys)
     checked, _ = batches.pop(connection.control_slot, ([], []))
-    lease = [token, LEASE_MILLISECONDS]
-    calls: list[_Call] = [_generations_call(seen, checked, lease)]
-    calls += [(_READ_SCRIPT, batch, ["0", *lease]) for batch, _ in batches.values()]
-    first, *others = connection.execute(calls)
+    others = [batch for batch, _ in batches.values()]
+    plain = None if token else _read_plainly(connection, seen, checked, others)
+    first, *replies = plain or _read_by_script(connection, seen, checked, others, token)
     found = dict(zip(checked, first[2:], strict=True))
-    for (batch, _), reply in zip(batches.values(), others, strict=True):
+    for batch, reply in zip(others, replies, strict=True):
         found.update(zip(batch, reply, strict=True))
     return _Generations(first[0].decode(), first[1].decode()), [found[key] for key in keys]
+
+
+def _read_by_script(
+    connection: _Connection, seen: _Generations, checked: list[str], others: list[list[str]], token: str
+) -> list[list[bytes]]:
+    lease = [token, LEASE_MILLISECONDS]
+    calls = [_generations_call(seen, checked, lease), *((_READ_SCRIPT, batch, ["0", *lease]) for batch in others)]
+    return connection.execute(calls)
+
+
+def _read_plainly(
+    connection: _Connection, seen: _Generations, checked: list[str], others: list[list[str]]
+) -> list[list[bytes]] | None:
+    """What :data:`_READ` answers when no lease is asked for (the ``id`` and ``list`` views), read with one
+    ``MGET`` per slot (the control slot's with the generations): atomic per slot like the script, at the cost
+    of a ``GET``. ``None`` when a generation is missing or behind ``seen``: only the script sets it."""
+    (generation, list_generation, *values), *replies = connection.mget(
+        [[GENERATION_KEY, LIST_GENERATION_KEY, *checked], *others]
+    )
+    if not (_at_least(generation, seen.generation) and _at_least(list_generation, seen.list_generation)):
+        return None
+    return [[generation, list_generation, *map(_as_read, values)], *(list(map(_as_read, r)) for r in replies)]
+
+
+def _at_least(generation: bytes | None, seen: str) -> TypeGuard[bytes]:
+    return generation is not None and int(generation) >= int(seen)
+
+
+def _as_read(value: bytes | None) -> bytes:
+    """A cached value as :data:`_READ` answers it: ``-`` for a miss, a lease or a floor."""
+    if value is None or value[:1] == b"L" or (value[-2:] == b"|?" and value[:-2].isdigit()):
+        return b"-"
+    return value
 
 
 def _read(connection: _Connection, view: str, members: Sequence[str], token: str) -> _Lookup | None:
