@@ -38,6 +38,9 @@ METRICS = {  # each metric the app records, with its unit; the dimension Functio
 _recorded = threading.local()  # chalice local serves requests on threads; Lambda runs one invocation at a time
 
 
+_ENCODER = json.JSONEncoder(default=str, check_circular=False)  # built once: json.dumps(default=...) builds one a line
+
+
 class JsonFormatter(logging.Formatter):
     _second: tuple[int, str] = (-1, "")  # the whole second of the last record's time, and that time formatted
 
@@ -51,7 +54,7 @@ class JsonFormatter(logging.Formatter):
         entry.update(getattr(record, "fields", {}))
         if record.exc_info:
             entry["exception"] = self.formatException(record.exc_info)
-        return json.dumps(entry, default=str)
+        return _ENCODER.encode(entry)
 
     def _time(self, record: logging.LogRecord) -> str:
         """``formatTime(record, TIME_FORMAT)``, formatted once per second (a line per invocation)."""

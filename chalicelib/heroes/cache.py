@@ -286,6 +286,12 @@ class _Connection:
         # execute_command, not pipe.evalsha(): redis-py 8.1's cluster pipeline blocks its evalsha() helper
         # (redis-py #2914, lifted upstream by #4206) although it routes EVALSHA by its keys like any keyed
         # command. Each call's keys are in one slot, and execute() loads what a node lacks.
+        if len(calls) == 1 and not self.cluster:  # one command: without a pipeline's own cost
+            script, keys, args = calls[0]
+            try:
+                return [self.client.execute_command("EVALSHA", script.sha, len(keys), *keys, *args)]
+            except self._no_script as missing:
+                return [missing]
         pipe = self.client.pipeline(transaction=False)
         for script, keys, args in calls:
             pipe.execute_command("EVALSHA", script.sha, len(keys), *keys, *args, **self._route(keys[0]))

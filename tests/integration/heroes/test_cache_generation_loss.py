@@ -74,3 +74,12 @@ def test_generation_keys_rolled_back_by_a_failover_move_past_what_was_seen(clien
     assert get(client, paths[0]) == (loaded, "MISS")  # this process saw the newer generation
     assert int(generation(redis_client)) > newest
     assert_every_view_serves(client, paths, loaded)
+
+
+def test_scripts_a_restarted_node_forgot_are_loaded_again(client, redis_client):
+    created = create(client, name="before")
+    path = f"/heroes/{created['id']}"
+    redis_client.script_flush()  # what a restarted or newly promoted node knows of the cache's scripts
+    patched = client.http.patch(path, headers={"Content-Type": "application/json"}, body='{"name": "after"}')
+    assert (patched.status_code, body(patched)) == (200, {**created, "name": "after"})
+    assert get(client, path) == ({**created, "name": "after"}, "HIT")
