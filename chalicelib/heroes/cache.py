@@ -58,7 +58,7 @@ import secrets
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any, TypeGuard
+from typing import Any, NamedTuple, TypeGuard
 
 from chalicelib.core.errors import DependencyUnavailable
 from chalicelib.core.logs import log_event
@@ -100,8 +100,7 @@ def page_key(generation: str, list_generation: str, query: str) -> str:
     return f"{PREFIX}{generation}:list:{list_generation}:{query}"
 
 
-@dataclass(frozen=True)
-class _Generations:
+class _Generations(NamedTuple):  # a tuple: built on every read
     generation: str = "0"
     list_generation: str = "0"
 
@@ -255,6 +254,14 @@ class _Connection:
             batch[0].extend(keys)
             batch[1].extend(args)
         return grouped
+
+    def by_control_slot(self, keys: list[str]) -> tuple[list[str], list[list[str]]]:
+        """``keys`` split into the control slot's and the batches of every other slot (one per slot)."""
+        if not self.cluster:
+            return keys, []
+        batches = self.batches(([key], []) for key in keys)
+        checked, _ = batches.pop(self.control_slot, ([], []))
+        return checked, [batch for batch, _ in batches.values()]
 
     def execute(self, calls: Sequence[_Call]) -> list[Any]:
         """Run the scripts in one pipeline (on a cluster, one batch per node, sent to all before any answer is
@@ -456,9 +463,7 @@ def _read_entries(
 ) -> tuple[_Generations, list[bytes]]:
     """The current generations and the value of each key, in one round trip: one read per slot, the control
     slot's (which also reads the generations) first."""
-    batches = connection.batches(([key], []) for key in keys)
-    checked, _ = batches.pop(connection.control_slot, ([], []))
-    others = [batch for batch, _ in batches.values()]
+    checked, others = connection.by_control_slot(keys)
     plain = None if token else _read_plainly(connection, seen, checked, others)
     first, *replies = plain or _read_by_script(connection, seen, checked, others, token)
     found = dict(zip(checked, first[2:], strict=True))
