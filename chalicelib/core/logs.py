@@ -16,7 +16,7 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, TextIO
 
 from chalice.app import CloudWatchEvent, LambdaFunctionEvent, Request, S3Event, SNSEvent
 
@@ -65,13 +65,25 @@ class JsonFormatter(logging.Formatter):
         return text
 
 
+class LineHandler(logging.StreamHandler[TextIO]):
+    """A ``StreamHandler`` that writes and flushes each line under the one lock ``Handler.handle`` holds
+    (``StreamHandler.flush`` takes it again)."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            self.stream.write(self.format(record) + "\n")
+            self.stream.flush()
+        except Exception:
+            self.handleError(record)
+
+
 def get_logger() -> logging.Logger:
     global _logger
     if _logger is not None:
         return _logger
     logger = logging.getLogger(_LOGGER_NAME)
     if not logger.handlers:
-        handler = logging.StreamHandler(sys.stdout)
+        handler = LineHandler(sys.stdout)
         handler.setFormatter(JsonFormatter())
         logger.addHandler(handler)
         logger.setLevel(os.environ.get("LOG_LEVEL", "INFO").upper())
@@ -86,11 +98,14 @@ _logger: logging.Logger | None = None
 def log_event(message: str, level: int = logging.INFO, **fields: Any) -> None:
     """Log ``message`` with ``fields`` (request_id, event kind, counts, duration_ms, ...) as one JSON line.
 
-    The record goes to the logger's handlers without ``Logger.log``'s search of the caller's source line, which
-    no line shows (a third of the cost of the line written once per invocation)."""
+    The record goes straight to the handlers (``Logger.callHandlers``): without ``Logger.log``'s search of the
+    caller's source line, which no line shows, ``makeRecord``'s checks of ``extra`` or the logger's filters (it
+    has none). With :class:`LineHandler`, about a third of the cost of the line written once per invocation."""
     logger = get_logger()
-    if logger.isEnabledFor(level):
-        logger.handle(logger.makeRecord(_LOGGER_NAME, level, "", 0, message, (), None, extra={"fields": fields}))
+    if logger.isEnabledFor(level) and not logger.disabled:
+        record = logging.LogRecord(_LOGGER_NAME, level, "", 0, message, None, None)
+        record.fields = fields
+        logger.callHandlers(record)
 
 
 def metric(name: str, value: float, **dimensions: str) -> None:
