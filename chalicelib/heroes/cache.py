@@ -485,7 +485,7 @@ def _read_plainly(
 ) -> list[list[bytes]] | None:
     """What :data:`_READ` answers when no lease is asked for (the ``id`` and ``list`` views), read with one
     ``MGET`` per slot (the control slot's with the generations): atomic per slot like the script, at the cost
-    of a ``GET``. ``None`` when a generation is missing or behind ``seen``: only the script sets it."""
+    of a ``GET``. ``None`` when a generation is missing, not a number or behind ``seen``: only the script sets it."""
     (generation, list_generation, *values), *replies = connection.mget(
         [[GENERATION_KEY, LIST_GENERATION_KEY, *checked], *others]
     )
@@ -495,7 +495,7 @@ def _read_plainly(
 
 
 def _at_least(generation: bytes | None, seen: str) -> TypeGuard[bytes]:
-    return generation is not None and int(generation) >= int(seen)
+    return generation is not None and generation.isdigit() and int(generation) >= int(seen)
 
 
 def _as_read(value: bytes | None) -> bytes:
