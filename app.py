@@ -12,7 +12,7 @@ from chalicelib.core.http import json_route
 from chalicelib.core.lazy import LazyModule
 from chalicelib.core.logs import log_invocation
 from chalicelib.core.openapi import OBJECT, QueryParam, describe
-from chalicelib.core.settings import deploy_setting
+from chalicelib.core.stage import deploy_setting
 
 if TYPE_CHECKING:  # the checker sees the real packages; at run time each is imported on its handler's first use
     from chalicelib import analysis, health_readings, heroes, ingest, operations, reporting

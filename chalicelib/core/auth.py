@@ -15,11 +15,20 @@ they are is the stage's ``AUTH_MODE``:
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from chalice.app import IAMAuthorizer, Request
 
-from chalicelib.core import tokens
 from chalicelib.core.errors import Forbidden, Unauthenticated
-from chalicelib.core.settings import AuthSettings, ConfigError, deploy_setting, get_settings, parse_auth_settings
+from chalicelib.core.lazy import LazyModule
+from chalicelib.core.stage import ConfigError, deploy_setting, parse_auth_mode, parse_open_routes, route_is_open
+
+if TYPE_CHECKING:
+    from chalicelib.core import settings, tokens
+    from chalicelib.core.settings import AuthSettings
+else:  # imported on the first request, off the cold start of ``import app`` (docs/benchmarks.md)
+    settings = LazyModule("chalicelib.core.settings")
+    tokens = LazyModule("chalicelib.core.tokens")
 
 SCOPES = ("read", "write", "ingest", "operate")
 
@@ -30,18 +39,12 @@ def check_scope(scope: str) -> str:
     return scope
 
 
-def deployed_auth() -> AuthSettings:
-    """The stage's mode and open routes when ``app.py`` is imported: they decide which routes API Gateway guards
-    with :class:`IAMAuthorizer` (see :func:`chalicelib.core.settings.deploy_setting`)."""
-    return parse_auth_settings(
-        {"AUTH_MODE": deploy_setting("AUTH_MODE", "jwt"), "OPEN_ROUTES": deploy_setting("OPEN_ROUTES", "")}
-    )
-
-
 def gateway_authorizer(method: str, path: str) -> IAMAuthorizer | None:
-    """SigV4 at API Gateway for a closed route of an ``iam`` stage; nothing otherwise."""
-    auth = deployed_auth()
-    return IAMAuthorizer() if auth.mode == "iam" and not auth.is_open(method, path) else None
+    """SigV4 at API Gateway for a closed route of an ``iam`` stage; nothing otherwise. The stage's mode and open
+    routes are read when ``app.py`` is imported (see :func:`chalicelib.core.stage.deploy_setting`)."""
+    mode = parse_auth_mode(deploy_setting("AUTH_MODE", "jwt"))
+    open_routes = parse_open_routes(deploy_setting("OPEN_ROUTES", ""))
+    return IAMAuthorizer() if mode == "iam" and not route_is_open(mode, open_routes, method, path) else None
 
 
 def route_key(request: Request) -> tuple[str, str]:
@@ -53,7 +56,7 @@ def authorize(request: Request, scope: str) -> None:
     """Let the request through to a route needing ``scope``, or raise :class:`Unauthenticated` (401) or
     :class:`Forbidden` (403). A verified token's subject and scopes go where API Gateway puts a Lambda
     authorizer's (``requestContext.authorizer``), which is where the invocation's log line reads the caller."""
-    auth = get_settings().auth
+    auth = settings.get_settings().auth
     if auth.mode != "jwt" or auth.is_open(*route_key(request)):
         return  # none: nothing to check; iam: API Gateway checked the signature and the IAM policy already
     identity = _verifier(auth).verify(bearer_token(request))

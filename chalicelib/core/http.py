@@ -13,7 +13,7 @@ from chalice.app import HeadersType
 from chalicelib.core.auth import authorize, check_scope, gateway_authorizer
 from chalicelib.core.errors import DependencyUnavailable, PlatformError
 from chalicelib.core.logs import log_event
-from chalicelib.core.settings import deploy_setting, parse_flag
+from chalicelib.core.stage import deploy_setting, parse_flag
 
 READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 

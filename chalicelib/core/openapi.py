@@ -13,13 +13,19 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
-from typing import Any
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from chalice import Chalice
 
 from chalicelib.core.http import route_scopes
-from chalicelib.core.settings import AuthSettings, get_settings
+from chalicelib.core.lazy import LazyModule
+
+if TYPE_CHECKING:
+    from chalicelib.core import settings
+    from chalicelib.core.settings import AuthSettings
+else:  # the declarations below are made when ``app.py`` is imported; the settings are read with the document
+    settings = LazyModule("chalicelib.core.settings")
 
 Schema = dict[str, Any]
 SchemaSource = Schema | Callable[[], Schema]
@@ -39,15 +45,17 @@ OBJECT: Schema = {"type": "object"}
 _PATH_PARAMETER = re.compile(r"{([^}]+)}")
 
 
-@dataclass(frozen=True)
-class QueryParam:
+STRING: Schema = {"type": "string"}
+
+
+# Named tuples rather than dataclasses: ``app.py`` declares them on import, on every function's cold start
+class QueryParam(NamedTuple):
     name: str
     description: str
-    schema: SchemaSource = field(default_factory=lambda: {"type": "string"})
+    schema: SchemaSource = STRING
 
 
-@dataclass(frozen=True)
-class Operation:
+class Operation(NamedTuple):
     """What one view does: its answer's ``statuses`` and schema (``None``: no body), its query parameters, its
     JSON request body (``required`` or optional) and the error statuses it answers besides 503."""
 
@@ -58,7 +66,7 @@ class Operation:
     body: SchemaSource | None = None
     body_required: bool = False
     errors: tuple[int, ...] = (400,)
-    headers: Mapping[str, str] = field(default_factory=dict)  # answer headers: name -> description
+    headers: Mapping[str, str] = MappingProxyType({})  # answer headers: name -> description
 
 
 def describe(summary: str, **details: Any) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
@@ -162,7 +170,7 @@ def _paths(app: Chalice, auth: AuthSettings) -> dict[str, dict[str, Any]]:
 
 def document(app: Chalice, title: str, version: str) -> dict[str, Any]:
     """The OpenAPI document of every described route of ``app``, with the credential the stage asks for."""
-    auth = get_settings().auth
+    auth = settings.get_settings().auth
     components: dict[str, Any] = {"schemas": {"Error": ERROR_SCHEMA}}
     if auth.mode in SECURITY_SCHEMES:
         name, scheme = SECURITY_SCHEMES[auth.mode]

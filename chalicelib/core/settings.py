@@ -13,16 +13,13 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
-from pathlib import Path
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from chalicelib.core.stage import ConfigError, parse_auth_mode, parse_flag, parse_open_routes, route_is_open
+
 DEFAULT_LINK_EXPIRY_SECONDS = 900
 MAX_LINK_EXPIRY_SECONDS = 7 * 24 * 3600  # SigV4 pre-signed URLs are valid for at most 7 days
-
-
-class ConfigError(RuntimeError):
-    """A setting is missing or malformed; the message names it."""
 
 
 @dataclass(frozen=True)
@@ -41,9 +38,6 @@ class DbSettings:
     ssl_ca: str | None = None
 
 
-AUTH_MODES = ("none", "iam", "jwt")
-
-
 @dataclass(frozen=True)
 class AuthSettings:
     """Who may call the API (docs/auth.md). ``mode``: ``jwt`` (the default: closed), ``iam`` (API Gateway checks
@@ -57,7 +51,7 @@ class AuthSettings:
     jwt_jwks_url: str = ""
 
     def is_open(self, method: str, path: str) -> bool:
-        return self.mode == "none" or f"{method} {path}" in self.open_routes
+        return route_is_open(self.mode, self.open_routes, method, path)
 
 
 @dataclass(frozen=True)
@@ -117,14 +111,6 @@ def _int(env: Mapping[str, str], name: str, default: int, minimum: int = 0, maxi
     if not minimum <= value <= maximum:
         raise ConfigError(f"setting {name} must be between {minimum} and {maximum}, got {value}")
     return value
-
-
-def parse_flag(name: str, raw: str) -> bool:
-    """A ``true``/``false`` setting (any case, trimmed)."""
-    value = raw.strip().lower()
-    if value not in ("true", "false"):
-        raise ConfigError(f"setting {name} must be true or false, got {value!r}")
-    return value == "true"
 
 
 def _redis_cluster(env: Mapping[str, str], url: str) -> bool:
@@ -221,25 +207,12 @@ def _timezone(env: Mapping[str, str]) -> str:
     return zone
 
 
-def _open_routes(raw: str) -> frozenset[str]:
-    """``OPEN_ROUTES``: comma-separated ``METHOD /path`` keys, e.g. ``GET /health, POST /mp6``."""
-    routes = set()
-    for entry in filter(None, (part.strip() for part in raw.split(","))):
-        method, _, path = entry.partition(" ")
-        if not method.isalpha() or not path.strip().startswith("/"):
-            raise ConfigError(f"setting OPEN_ROUTES entries must look like 'GET /health', got {entry!r}")
-        routes.add(f"{method.upper()} {path.strip()}")
-    return frozenset(routes)
-
-
 def parse_auth_settings(env: Mapping[str, str]) -> AuthSettings:
-    mode = (env.get("AUTH_MODE") or "jwt").strip().lower()
-    if mode not in AUTH_MODES:
-        raise ConfigError(f"setting AUTH_MODE must be one of {', '.join(AUTH_MODES)}, got {mode!r}")
+    mode = parse_auth_mode(env.get("AUTH_MODE"))
     issuer = (env.get("JWT_ISSUER") or "").strip().rstrip("/")
     return AuthSettings(
         mode=mode,
-        open_routes=_open_routes(env.get("OPEN_ROUTES", "")),
+        open_routes=parse_open_routes(env.get("OPEN_ROUTES", "")),
         jwt_issuer=issuer,
         jwt_audiences=tuple(a.strip() for a in env.get("JWT_AUDIENCE", "").split(",") if a.strip()),
         # Cognito (and most OIDC issuers) publish their keys here; JWT_JWKS_URL names another place
@@ -278,25 +251,3 @@ def parse_settings(env: Mapping[str, str]) -> Settings:
 def get_settings() -> Settings:
     """The process's settings, parsed on first use. Tests call ``get_settings.cache_clear()``."""
     return parse_settings(os.environ)
-
-
-_PROJECT_DIR = Path(__file__).resolve().parents[2]
-
-
-def deploy_setting(name: str, default: str) -> str:
-    """A setting needed when ``app.py`` is imported, i.e. for decorator arguments such as a bucket name.
-
-    The stage's environment is present in Lambda, and the Chalice CLI (``deploy``, ``package``, ``local``)
-    copies it into ``os.environ`` before importing ``app.py``. A plain import (tests, scripts) has none, so the
-    value is read from ``.chalice/config.json`` for the stage named by ``CHALICE_STAGE`` (``make deploy`` sets
-    it), ``local`` otherwise: outside the CLI and Lambda, the app is being used on this machine.
-    """
-    if os.environ.get(name):
-        return os.environ[name]
-    stage = os.environ.get("CHALICE_STAGE", "local")
-    try:
-        config = json.loads((_PROJECT_DIR / ".chalice" / "config.json").read_text())
-    except (OSError, ValueError):
-        return default
-    stage_env = config.get("stages", {}).get(stage, {}).get("environment_variables", {})
-    return stage_env.get(name) or config.get("environment_variables", {}).get(name) or default

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from chalicelib.core.settings import deploy_setting
+from chalicelib.core.stage import deploy_setting
 
 CONFIG = json.loads((Path(__file__).resolve().parents[2] / ".chalice" / "config.json").read_text())
 
