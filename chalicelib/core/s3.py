@@ -131,8 +131,11 @@ class PartWriter(io.TextIOBase):
         self._buffer = bytearray()
         self._upload_id: str | None = None
         self._parts: list[dict[str, Any]] = []
+        self._ended = False
 
     def write(self, text: str) -> int:
+        if self._ended:
+            raise ValueError(f"{self.key}: written after end()")
         self._buffer += text.encode("utf-8")
         if len(self._buffer) >= self.part_bytes:
             self._upload_part()
@@ -150,6 +153,14 @@ class PartWriter(io.TextIOBase):
         )
         self._parts.append({"PartNumber": number, "ETag": answer["ETag"]})
         self._buffer.clear()
+
+    def end(self) -> None:
+        """No more writes: what is buffered is uploaded now as the last part when a multipart upload is under
+        way, so that :meth:`complete` only has to publish the object (the caller overlaps this upload with other
+        work; nothing is visible before :meth:`complete`, and :meth:`abort` still drops it all)."""
+        self._ended = True
+        if self._upload_id is not None and self._buffer:
+            self._upload_part()
 
     def complete(self) -> None:
         s3 = aws.client("s3")

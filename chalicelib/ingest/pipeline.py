@@ -297,6 +297,7 @@ def _stream_rows(
         stream = _RowStream(dataset, validator, outputs, writer, counts, batch_rows)
         for chunk in chunks:
             stream.take(chunk)
+        outputs.processed.end()  # its last part uploads while the last batch is written
     return stream.reasons, writer.written
 
 
@@ -335,8 +336,8 @@ class _RowStream:
         if typed is None:
             return False
         self.counts["input"] += len(typed[0])
+        self.writer.write_text(chunk.text, typed)  # first: the writer may be waiting for it
         self.outputs.processed.write(chunk.text)
-        self.writer.write_text(chunk.text, typed)
         return True
 
     def _validate(self, batch: list[tuple[int, list[str]]]) -> list[tuple]:
