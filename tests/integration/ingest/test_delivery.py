@@ -237,6 +237,29 @@ def test_outputs_are_streamed_in_parts(client, db, ingest_env):
     assert result["counts"]["loaded"] == health_count(db) == 1000
 
 
+def test_an_ended_output_has_its_last_part_uploaded_and_stays_invisible_until_completed(ingest_env):
+    """The ingest ends ``processed/`` while the last batch is still being written: the last part is uploaded then,
+    the object appears only at :meth:`complete`, and nothing may be written after the end."""
+    bucket = ingest_env["bucket"]
+    writer = s3.PartWriter(bucket, "processed/ended-test.csv", "text/csv", part_bytes=5 << 20)
+    for _ in range(6 * 1024):
+        writer.write("x" * 1023 + "\n")
+
+    writer.end()
+
+    [pending] = boto3.client("s3").list_multipart_uploads(Bucket=bucket)["Uploads"]
+    parts = boto3.client("s3").list_parts(Bucket=bucket, Key=pending["Key"], UploadId=pending["UploadId"])["Parts"]
+    assert [part["Size"] for part in parts] == [5 << 20, 1 << 20]
+    assert not exists("processed/ended-test.csv", bucket)
+    with pytest.raises(ValueError, match="after end"):
+        writer.write("late\n")
+
+    writer.complete()
+
+    head = boto3.client("s3").head_object(Bucket=bucket, Key="processed/ended-test.csv")
+    assert head["ETag"].strip('"').endswith("-2") and head["ContentLength"] == 6 * 1024 * 1024
+
+
 def test_the_local_delivery_loop_invokes_the_s3_and_sns_handlers_with_aws_event_shapes(ingest_env, db):
     from app import app
 

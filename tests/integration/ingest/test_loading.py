@@ -3,7 +3,8 @@ repeated keys through the upsert, values byte for byte whatever characters they 
 
 from __future__ import annotations
 
-from chalicelib.ingest import pipeline
+from chalicelib.ingest import loaders, pipeline
+from chalicelib.ingest.datasets import DATASETS
 from tests.support.ingest import (
     read_csv,
     table_rows,
@@ -47,3 +48,28 @@ def test_new_repeated_existing_and_unkeyed_rows_load_exactly(client, db, ingest_
     unkeyed = [row for key, row in by_id.items() if key > 20]
     assert unkeyed == [{"name": "nokey", "hero": "no", "power": "jump", "xp": 70, "color": "white", "version": 1}]
     assert [row["name"] for row in read_csv("processed/superheroes/awkward.csv")][:6] == AWKWARD
+
+
+def _plain_chunk(ids: range, name: str) -> tuple[str, list[list]]:
+    """Superhero rows as a raw chunk hands them to the writer: their text and their typed columns."""
+    rows = [(hero_id, f"{name}{hero_id}", "no", "eat", 1, "red") for hero_id in ids]
+    return "".join(",".join(map(str, row)) + "\n" for row in rows), [list(column) for column in zip(*rows, strict=True)]
+
+
+def test_a_chunk_naming_ids_the_table_assigned_earlier_in_the_same_file_replaces_those_rows(db):
+    """The writer reads the highest key once and loads a chunk above it as new rows without a read of its keys;
+    rows without a key written meanwhile got ids the table assigned above it, which a later chunk may name."""
+    with db.cursor() as cur:
+        cur.execute("TRUNCATE TABLE superheroes")  # the ids the table assigns follow its highest one
+        cur.execute("INSERT INTO superheroes (id, name, hero, power, xp, color) VALUES (1000, 'a', 'b', 'c', 1, 'd')")
+
+    with db.transaction(dicts=False) as cursor, loaders.BatchWriter(cursor, DATASETS["superheroes"], {}) as writer:
+        writer.write_text(*_plain_chunk(range(1001, 1011), "first"))  # above the highest key: loaded as it stands
+        writer.write([(None, f"unkeyed{i}", "no", "eat", 1, "red") for i in range(5)])  # assigned 1011-1015
+        writer.write_text(*_plain_chunk(range(1011, 1021), "named"))
+
+    assert writer.written.present == 5
+    rows = table_rows(db, "SELECT id, name, version FROM superheroes WHERE id > 1010 ORDER BY id")
+    assert [(row["id"], row["name"], row["version"]) for row in rows] == [
+        (hero_id, f"named{hero_id}", 2 if hero_id <= 1015 else 1) for hero_id in range(1011, 1021)
+    ]
