@@ -336,7 +336,7 @@ class _RowStream:
         if typed is None:
             return False
         self.counts["input"] += len(typed[0])
-        self.writer.write_text(chunk.text, typed)  # first: the writer may be waiting for it
+        self.writer.write_text(chunk.text, typed)  # queued first: no part upload of processed/ delays it
         self.outputs.processed.write(chunk.text)
         return True
 
