@@ -156,7 +156,11 @@ def delete_hero(hero_id: str) -> Response:
     return Response(body="", status_code=204)
 
 
-@json_route(app, "/mp6", methods=["POST"], scope="write")
+# the original Lambda read its body whatever the Content-Type; clients that post JSON as text or form data keep working
+MP6_CONTENT_TYPES = ["application/json", "text/plain", "application/x-www-form-urlencoded"]
+
+
+@json_route(app, "/mp6", methods=["POST"], scope="write", content_types=MP6_CONTENT_TYPES)
 @describe(
     "the course's original request format: read heroes by xp or write heroes",
     answer=OBJECT,

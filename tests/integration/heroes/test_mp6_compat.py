@@ -4,6 +4,7 @@ that says why). The rows: two heroes of xp 10000 (the lower id first), one of 99
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -168,3 +169,12 @@ def test_the_rest_routes_stay_strict(client, rows):
     assert send(client, "GET", "/heroes?xp=9999.0").status_code == 400
     assert send(client, "POST", "/heroes", hero(xp="20003")).status_code == 400
     assert send(client, "POST", "/heroes", hero(extra=1)).status_code == 400
+
+
+@pytest.mark.parametrize("content_type", ["text/plain", "application/x-www-form-urlencoded"])
+def test_a_json_body_sent_with_another_content_type_is_read_as_the_original_read_it(client, rows, content_type):
+    response = client.http.post(
+        "/mp6", headers={"Content-Type": content_type}, body=json.dumps(read(["9999"], USE_CACHE="True"))
+    )
+    assert response.status_code == 200, response.body
+    assert body(response) == {"statusCode": 200, "body": [rows[9999][0]]}
