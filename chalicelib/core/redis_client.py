@@ -1,14 +1,24 @@
 """The Redis client, created on first use and reused across warm invocations.
 
-Timeouts are short (``REDIS_TIMEOUT_MS``, 500 ms unless a function sets it): with Redis unreachable a read
-must fall back to MySQL quickly rather than hang.
-redis-py reconnects by itself on the next command after a drop, so the app recovers without a restart.
+Waits are short (``REDIS_TIMEOUT_MS``, 500 ms unless a function sets it): with Redis unreachable a read must
+fall back to MySQL quickly rather than hang. A command that fails on a dropped connection (Redis restarted, an
+idle connection closed) is sent once more on a new one; a timeout is not repeated (:func:`_retry`). So the app
+recovers by itself from a drop, and a Redis that hangs costs one timeout: redis-py's default retries made that
+8-10 s per request with a 500 ms timeout.
+
+The single-node client sends its commands over one connection (``single_connection_client``): a Lambda container
+serves one request at a time, and redis-py's pool otherwise takes and returns a connection around every command
+(a lock, a ``poll`` for unread data, bookkeeping), about a fifth of a cached read on loopback
+(docs/benchmarks.md). Pipelines still take connections of the pool; threads (``chalice local``) share the one
+connection under redis-py's lock.
 
 With ``REDIS_CLUSTER=true`` the client is a ``redis.cluster.RedisCluster`` (ElastiCache cluster mode, or any
 Redis Cluster): ``REDIS_URL`` names one node (ElastiCache: the configuration endpoint), the client asks it for
 the slot map, connects to the node owning each key's hash slot and follows ``MOVED``/``ASK`` after a failover
-or resharding. Same timeouts, TLS (``rediss://``) and AUTH token on every node connection. Unlike the
-single-node client, it contacts the cluster when it is built (to read the slot map), i.e. on first use.
+or resharding. Same timeouts, TLS (``rediss://``) and AUTH token on every node connection.
+
+Either client contacts Redis when it is built (the single-node one opens its connection, the cluster one reads
+the slot map), i.e. on first use, never at import. A build that fails is :class:`DependencyUnavailable`.
 """
 
 from __future__ import annotations
@@ -20,17 +30,30 @@ from chalicelib.core import aws
 from chalicelib.core.errors import DependencyUnavailable
 from chalicelib.core.settings import get_settings
 
-# After a failed attempt to build the cluster client (no node answered the slot map), callers are turned away
+# After a failed attempt to build the client (Redis or every cluster node unreachable), callers are turned away
 # for this long instead of each waiting for the connect timeouts again.
 BUILD_RETRY_SECONDS = 2.0
 
-# A command that failed on a node (a failover, a node that hangs) is tried again once, after the slot map has been
-# read again: enough to reach a promoted replica. With a stopped node and REDIS_TIMEOUT_MS=500 a read then gave up
-# after 1.0-1.5 s (6.1-7.6 s with redis-py's default of 3 retries), and the cache's breaker spares the next ones.
+# A command that failed on a cluster node (a failover, a node that hangs) is tried again once, after the slot map
+# has been read again: enough to reach a promoted replica. With a stopped node and REDIS_TIMEOUT_MS=500 a read then
+# gave up after 1.0-1.5 s (6.1-7.6 s with redis-py's default of 3 retries), and the cache's breaker spares the next.
 CLUSTER_RETRIES = 1
 
 _client: Any = None
 _build_failed_at = float("-inf")
+
+
+def _retry(cluster: bool) -> Any:
+    """redis-py's retry policy for the client: no backoff; on a cluster :data:`CLUSTER_RETRIES` for any failure
+    (the client reads the slot map again in between); on one node one more attempt after a dropped connection
+    only, since a second timeout would double the wait for a Redis that hangs."""
+    from redis.backoff import NoBackoff
+    from redis.exceptions import ConnectionError as RedisConnectionError
+    from redis.retry import Retry
+
+    if cluster:
+        return Retry(NoBackoff(), CLUSTER_RETRIES)
+    return Retry(NoBackoff(), 1, supported_errors=(RedisConnectionError,))
 
 
 def _auth_token(parameter: str | None) -> str | None:
@@ -44,22 +67,25 @@ def _auth_token(parameter: str | None) -> str | None:
         raise DependencyUnavailable("ssm", f"cannot read REDIS_AUTH_PARAMETER {parameter!r}: {exc}") from exc
 
 
-def _cluster_client(url: str, options: dict[str, Any]) -> Any:
-    """A ``RedisCluster`` for ``url``; it reads the slot map now, so an unreachable cluster fails here, as
+def _build(url: str, cluster: bool, options: dict[str, Any]) -> Any:
+    """The client for ``url``; it contacts Redis now, so an unreachable Redis fails here, as
     :class:`DependencyUnavailable` (and for :data:`BUILD_RETRY_SECONDS` without trying again)."""
     global _build_failed_at
     if time.monotonic() - _build_failed_at < BUILD_RETRY_SECONDS:
-        raise DependencyUnavailable("redis", "the cluster's slot map could not be read moments ago")
-    from redis.backoff import NoBackoff
-    from redis.cluster import RedisCluster
+        raise DependencyUnavailable("redis", "Redis could not be reached moments ago")
+    from redis import Redis
     from redis.exceptions import RedisClusterException, RedisError
-    from redis.retry import Retry
 
     try:
-        return RedisCluster.from_url(url, retry=Retry(NoBackoff(), CLUSTER_RETRIES), **options)
+        if cluster:
+            from redis.cluster import RedisCluster
+
+            return RedisCluster.from_url(url, retry=_retry(True), **options)
+        return Redis.from_url(url, single_connection_client=True, retry=_retry(False), **options)
     except (RedisError, RedisClusterException, OSError) as exc:
         _build_failed_at = time.monotonic()
-        raise DependencyUnavailable("redis", f"cannot read the cluster's slot map: {exc!r}") from exc
+        what = "read the cluster's slot map" if cluster else "connect"
+        raise DependencyUnavailable("redis", f"cannot {what}: {exc!r}") from exc
 
 
 def get_redis() -> Any:
@@ -76,12 +102,7 @@ def get_redis() -> Any:
             "socket_connect_timeout": timeout,
             "health_check_interval": 30,
         }
-        if settings.redis_cluster:
-            _client = _cluster_client(settings.redis_url, options)
-        else:
-            import redis
-
-            _client = redis.Redis.from_url(settings.redis_url, **options)
+        _client = _build(settings.redis_url, settings.redis_cluster, options)
     return _client
 
 

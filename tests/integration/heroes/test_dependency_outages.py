@@ -7,6 +7,7 @@ import time
 
 import pytest
 
+from chalicelib.core.settings import get_settings
 from chalicelib.heroes import cache as hero_cache
 from tests.support.environment import reset_clients
 from tests.support.heroes import body, create, db_row, hero, send
@@ -74,13 +75,33 @@ def test_redis_outage_and_recovery_without_restart_never_serves_what_changed_mea
     assert read(client, "/heroes?xp=5")[1] == {"items": []}
 
 
+def timed_read(client, path: str) -> tuple[tuple[int, object, str | None], float]:
+    started = time.monotonic()
+    answer = read(client, path)
+    return answer, time.monotonic() - started
+
+
 def test_a_redis_that_hangs_costs_one_timeout_then_reads_bypass_it(client, redis_proxy):
     created = create(client)
     redis_proxy.stop()
     redis_proxy.blackhole = True  # accepts connections, never answers
     redis_proxy.start()
-    assert read(client, f"/heroes/{created['id']}") == (200, created, "BYPASS")
-    assert read(client, f"/heroes/{created['id']}") == (200, created, "BYPASS")
+    timeout = get_settings().timeouts.redis_ms / 1000
+    answer, first = timed_read(client, f"/heroes/{created['id']}")
+    assert answer == (200, created, "BYPASS")
+    assert first < 2 * timeout + 0.5, first  # one timeout, not redis-py's default retries (8-10 s with 500 ms)
+    answer, second = timed_read(client, f"/heroes/{created['id']}")
+    assert answer == (200, created, "BYPASS")
+    assert second < timeout, second  # the breaker is open: Redis is not waited for again
+
+
+def test_a_dropped_redis_connection_is_replaced_without_a_miss(client, redis_proxy):
+    created = create(client)
+    path = f"/heroes/{created['id']}"
+    assert read(client, path)[2] == "HIT"
+    redis_proxy.stop()  # drops the app's open connection
+    redis_proxy.start()
+    assert read(client, path) == (200, created, "HIT")  # sent again once on a new connection
 
 
 def test_with_mysql_unreachable_hero_routes_answer_503_and_recover_without_restart(client, mysql_proxy):
