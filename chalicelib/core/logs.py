@@ -39,73 +39,100 @@ _recorded = threading.local()  # chalice local serves requests on threads; Lambd
 
 
 _ENCODER = json.JSONEncoder(default=str, check_circular=False)  # built once: json.dumps(default=...) builds one a line
+_second: tuple[int, str] = (-1, "")  # the whole second of the last line's time, and that time formatted
+
+
+def _time_text(created: float) -> str:
+    """``created`` as :data:`TIME_FORMAT` in local time (UTC on Lambda), formatted once per second."""
+    global _second
+    second, text = _second
+    if int(created) != second:
+        text = time.strftime(TIME_FORMAT, time.localtime(created))
+        _second = (int(created), text)  # one assignment: threads (chalice local) see a pair
+    return text
+
+
+def format_line(level: str, message: str, created: float, fields: dict[str, Any], exception: str | None = None) -> str:
+    """One log line: level, logger, message and time, then ``fields``, as one JSON object (the one place that
+    says what a line holds)."""
+    entry: dict[str, Any] = {"level": level, "logger": _LOGGER_NAME, "message": message, "time": _time_text(created)}
+    entry.update(fields)
+    if exception:
+        entry["exception"] = exception
+    return _ENCODER.encode(entry)
 
 
 class JsonFormatter(logging.Formatter):
-    _second: tuple[int, str] = (-1, "")  # the whole second of the last record's time, and that time formatted
-
     def format(self, record: logging.LogRecord) -> str:
-        entry: dict[str, Any] = {
-            "level": record.levelname,
-            "logger": record.name,
-            "message": record.getMessage(),
-            "time": self._time(record),
-        }
-        entry.update(getattr(record, "fields", {}))
-        if record.exc_info:
-            entry["exception"] = self.formatException(record.exc_info)
-        return _ENCODER.encode(entry)
-
-    def _time(self, record: logging.LogRecord) -> str:
-        """``formatTime(record, TIME_FORMAT)``, formatted once per second (a line per invocation)."""
-        second, text = self._second
-        if int(record.created) != second:
-            text = self.formatTime(record, TIME_FORMAT)
-            self._second = (int(record.created), text)  # one assignment: threads (chalice local) see a pair
-        return text
+        exception = self.formatException(record.exc_info) if record.exc_info else None
+        fields = getattr(record, "fields", {})
+        return format_line(record.levelname, record.getMessage(), record.created, fields, exception)
 
 
 class LineHandler(logging.StreamHandler[TextIO]):
-    """A ``StreamHandler`` that writes and flushes each line under the one lock ``Handler.handle`` holds
-    (``StreamHandler.flush`` takes it again)."""
+    """A ``StreamHandler`` that writes and flushes each line under one lock (``StreamHandler.flush`` takes it
+    again), and takes lines already formatted (:func:`log_event`'s way, without a ``LogRecord``)."""
 
     def emit(self, record: logging.LogRecord) -> None:
-        try:
-            self.stream.write(self.format(record) + "\n")
-            self.stream.flush()
-        except Exception:
-            self.handleError(record)
+        self.write_line(self.format(record), record)
+
+    def write_line(self, line: str, record: logging.LogRecord | None = None) -> None:
+        with self.lock:  # type: ignore[union-attr]  # created by Handler.__init__
+            try:
+                self.stream.write(line + "\n")
+                self.stream.flush()
+            except Exception:
+                self.handleError(record or logging.makeLogRecord({"msg": line}))
+
+
+_logger: logging.Logger | None = None
+_line_handler: LineHandler | None = None  # the handler get_logger installed
 
 
 def get_logger() -> logging.Logger:
-    global _logger
+    global _logger, _line_handler
     if _logger is not None:
         return _logger
     logger = logging.getLogger(_LOGGER_NAME)
     if not logger.handlers:
-        handler = LineHandler(sys.stdout)
-        handler.setFormatter(JsonFormatter())
-        logger.addHandler(handler)
+        _line_handler = LineHandler(sys.stdout)
+        _line_handler.setFormatter(JsonFormatter())
+        logger.addHandler(_line_handler)
         logger.setLevel(os.environ.get("LOG_LEVEL", "INFO").upper())
         logger.propagate = False
     _logger = logger
     return logger
 
 
-_logger: logging.Logger | None = None
-
-
 def log_event(message: str, level: int = logging.INFO, **fields: Any) -> None:
-    """Log ``message`` with ``fields`` (request_id, event kind, counts, duration_ms, ...) as one JSON line.
+    """Log ``message`` with ``fields`` (request_id, event kind, counts, duration_ms, ...) as one JSON line."""
+    _log(message, level, fields)
 
-    The record goes straight to the handlers (``Logger.callHandlers``): without ``Logger.log``'s search of the
-    caller's source line, which no line shows, ``makeRecord``'s checks of ``extra`` or the logger's filters (it
-    has none). With :class:`LineHandler`, about a third of the cost of the line written once per invocation."""
+
+def _log(message: str, level: int, fields: dict[str, Any]) -> None:
+    """The line goes straight to :class:`LineHandler` when it is the logger's only handler, as configured by
+    :func:`get_logger`: no ``LogRecord`` (its constructor reads the process, thread and clock), no handler
+    filters, no second lock. That is most of the cost of the line written once per invocation, which every
+    request pays (docs/benchmarks.md). Any other configuration (a test's handler, a filter) gets records as usual.
+    """
     logger = get_logger()
-    if logger.isEnabledFor(level) and not logger.disabled:
-        record = logging.LogRecord(_LOGGER_NAME, level, "", 0, message, None, None)
-        record.fields = fields
-        logger.callHandlers(record)
+    if not logger.isEnabledFor(level) or logger.disabled:
+        return
+    handler = _sole_line_handler(logger, level)
+    if handler is not None:
+        handler.write_line(format_line(logging.getLevelName(level), message, time.time(), fields))
+        return
+    record = logging.LogRecord(_LOGGER_NAME, level, "", 0, message, None, None)
+    record.fields = fields
+    logger.callHandlers(record)
+
+
+def _sole_line_handler(logger: logging.Logger, level: int) -> LineHandler | None:
+    """:func:`get_logger`'s handler when it alone would take a line of ``level``, nothing filtering."""
+    handler = _line_handler
+    if handler is None or logger.handlers != [handler] or level < handler.level or logger.filters:
+        return None
+    return None if handler.filters else handler
 
 
 def metric(name: str, value: float, **dimensions: str) -> None:
@@ -235,7 +262,7 @@ def log_invocation(event: Any, get_response: Any) -> Any:
     fields.update(outcome="error" if status is not None and status >= 500 else "ok")
     fields["duration_ms"] = _elapsed_ms(started)
     more = _take_metrics(fields)
-    log_event("invocation", logging.WARNING if fields["outcome"] == "error" else logging.INFO, **fields)
+    _log("invocation", logging.WARNING if fields["outcome"] == "error" else logging.INFO, fields)
     _log_metrics(more)
     return response
 
