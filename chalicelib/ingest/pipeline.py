@@ -150,25 +150,46 @@ def _new_manifest(upload: Upload, meta: dict[str, Any], etag: str) -> dict[str, 
     }
 
 
+class _Echo:
+    """A file whose ``write`` answers the text it is given: a csv writer's ``writerow`` then answers the line."""
+
+    def write(self, text: str) -> str:
+        return text
+
+
+def csv_lines(rows: Sequence[Sequence[Any]]) -> str:
+    """``rows`` as the ingest's CSV files have them: each line ends in ``\\n``, values quoted as needed, as
+    ``csv.writer(lineterminator="\\n")`` writes them; and a value holding a bare ``\\r`` is quoted too.
+
+    The csv writer quotes a value with a CR only when CR is in its line terminator; unquoted, the CR ends the line
+    for a reader (a file opened with ``newline=""``, or read as the ingest reads one with bare-CR line ends), and
+    the row comes back split. Rows whose text holds no CR are written exactly as the csv writer writes them."""
+    text = io.StringIO()
+    csv.writer(text, lineterminator="\n").writerows(rows)
+    written = text.getvalue()
+    if "\r" not in written:
+        return written
+    # rare: row by row with CR in the line terminator, which makes csv quote each value holding one
+    writer = csv.writer(_Echo(), lineterminator="\r\n")
+    return "".join(writer.writerow(row)[:-2] + "\n" for row in rows)
+
+
 class _Outputs:
     """The processed and rejected CSVs of one upload, written as the rows stream by."""
 
     def __init__(self, upload: Upload, dataset: Dataset, header: list[str]) -> None:
         self.processed = s3.PartWriter(upload.bucket, upload.output("processed", ".csv"), CSV_CONTENT_TYPE)
         self.rejected = s3.PartWriter(upload.bucket, upload.output("rejected", ".csv"), CSV_CONTENT_TYPE)
-        self.invalid = csv.writer(self.rejected, lineterminator="\n")
         self.width = len(header)
         self.write_valid([dataset.column_names])
-        self.invalid.writerow([*REJECTED_COLUMNS, *header])
+        self.rejected.write(csv_lines([[*REJECTED_COLUMNS, *header]]))
 
     def write_valid(self, rows: Sequence[Sequence[Any]]) -> None:
         """Rows to ``processed/``, formatted in one go (the part writer encodes each text it is given)."""
-        text = io.StringIO()
-        csv.writer(text, lineterminator="\n").writerows(rows)
-        self.processed.write(text.getvalue())
+        self.processed.write(csv_lines(rows))
 
     def reject(self, fields: list[str], reason: str, line: int) -> None:
-        self.invalid.writerow([reason, line, *fields])
+        self.rejected.write(csv_lines([[reason, line, *fields]]))
 
     def keys(self, rejected: int) -> dict[str, str | None]:
         """The output keys the manifest names: no rejected file when no row was rejected."""

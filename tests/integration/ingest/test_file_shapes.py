@@ -1,10 +1,14 @@
-"""Files one detail used to break: bare CR line endings (old Mac exports) are read as the csv module reads them,
-and an upload key so long that its outputs' keys would pass S3's 1,024-byte limit is rejected with its own
+"""Files one detail used to break: bare CR line endings (old Mac exports) are read as the csv module reads them;
+a quoted value holding a bare CR is written quoted again to ``processed/`` and ``rejected/`` (csv's writer quotes
+it only when CR is in its line terminator), so that a reader of those files gets the value back, not a split
+row; and an upload key so long that its outputs' keys would pass S3's 1,024-byte limit is rejected with its own
 reason and a manifest under a key that fits."""
 
 from __future__ import annotations
 
+import csv
 import hashlib
+import io
 
 from tests.support.ingest import (
     deliver,
@@ -12,6 +16,7 @@ from tests.support.ingest import (
     published_events,
     read_csv,
     read_manifest,
+    read_text,
     table_rows,
     upload,
 )
@@ -33,6 +38,38 @@ def test_a_file_with_bare_cr_line_endings_is_loaded(client, db, ingest_env):
     assert (result["status"], result["counts"]) == ("loaded", {"input": 4, "loaded": 4, "rejected": 0})
     assert health_count(db) == 4
     assert [row["user_id"] for row in read_csv("processed/health/mac.csv")] == ["user_0", "user_1", "user_2", "user,9"]
+
+
+def csv_rows(key: str) -> list[list[str]]:
+    """An output object's rows as :func:`csv.reader` reads a file opened with ``newline=""`` (as the csv docs
+    say): any line end, a bare CR too, ends a line unless it is within quotes."""
+    return list(csv.reader(io.StringIO(read_text(key), newline="")))
+
+
+def test_a_value_with_a_bare_cr_round_trips_through_the_processed_and_rejected_files(client, db, ingest_env):
+    header = ["id", "name", "hero", "power", "xp", "color"]
+    body = ",".join(header) + '\n1,"iron\rdoctor",no,eat,5,yellow\n2,plain,no,eat,6,red\n3,"cr\rtoo",no,eat,lots,red\n'
+    upload("raw/superheroes/cr.csv", body)
+
+    result = deliver(client, "raw/superheroes/cr.csv")
+
+    assert result["counts"] == {"input": 3, "loaded": 2, "rejected": 1}
+    assert table_rows(db, "SELECT id, name FROM superheroes ORDER BY id") == [
+        {"id": 1, "name": "iron\rdoctor"},
+        {"id": 2, "name": "plain"},
+    ]
+    assert csv_rows("processed/superheroes/cr.csv") == [
+        header,
+        ["1", "iron\rdoctor", "no", "eat", "5", "yellow"],
+        ["2", "plain", "no", "eat", "6", "red"],
+    ]
+    # only the value with the CR is quoted: every other byte is as the csv writer writes it
+    processed = 'id,name,hero,power,xp,color\n1,"iron\rdoctor",no,eat,5,yellow\n2,plain,no,eat,6,red\n'
+    assert read_text("processed/superheroes/cr.csv") == processed
+    rejected = csv_rows("rejected/superheroes/cr.csv")
+    assert rejected[0] == ["reject_reason", "line", *header]
+    # (each row's line aside: the ingest counts a bare CR as a line end, as in files with old Mac line ends)
+    assert [[row[0], *row[2:]] for row in rejected[1:]] == [["invalid_xp", "3", "cr\rtoo", "no", "eat", "lots", "red"]]
 
 
 def long_key(total_bytes: int) -> str:
