@@ -113,3 +113,23 @@ def reset_redis() -> None:
         _client.close()
     _client = None
     _build_failed_at = float("-inf")
+
+
+def command(client: Any, *args: Any) -> Any:
+    """``client.execute_command(*args)`` for the hot paths, on the single-node client's one connection without
+    redis-py's per-command wrapper (a retry closure, observability hooks, reply callbacks: about a tenth of a cached
+    read on loopback, docs/benchmarks.md). The same connection, lock, timeouts and :func:`_retry` policy: a dropped
+    connection (closed by redis-py when the error is raised) is replaced once, a timeout is raised. Replies are
+    redis-py's raw ones (no command here has a callback). A cluster client runs the command as usual."""
+    connection = getattr(client, "connection", None)
+    if connection is None:
+        return client.execute_command(*args)
+    from redis.exceptions import ConnectionError as RedisConnectionError
+
+    with client.single_connection_lock:
+        try:
+            connection.send_command(*args)
+            return connection.read_response()
+        except RedisConnectionError:
+            connection.send_command(*args)  # connects again
+            return connection.read_response()

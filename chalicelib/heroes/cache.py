@@ -63,7 +63,7 @@ from typing import Any, NamedTuple, TypeGuard
 from chalicelib.core.errors import DependencyUnavailable
 from chalicelib.core.logs import log_event
 from chalicelib.core.mysql import get_database
-from chalicelib.core.redis_client import get_redis
+from chalicelib.core.redis_client import command, get_redis
 from chalicelib.core.settings import get_settings
 
 HIT, MISS, BYPASS = "HIT", "MISS", "BYPASS"
@@ -283,7 +283,7 @@ class _Connection:
         """The values of each batch of keys (each batch in one slot): one ``MGET`` per batch in one round trip;
         on one node a single command, without a pipeline's own cost."""
         if len(batches) == 1 and not self.cluster:
-            return [self.client.execute_command("MGET", *batches[0])]
+            return [command(self.client, "MGET", *batches[0])]
         pipe = self.client.pipeline(transaction=False)
         for keys in batches:
             pipe.execute_command("MGET", *keys, **self._route(keys[0]))
@@ -296,7 +296,7 @@ class _Connection:
         if len(calls) == 1 and not self.cluster:  # one command: without a pipeline's own cost
             script, keys, args = calls[0]
             try:
-                return [self.client.execute_command("EVALSHA", script.sha, len(keys), *keys, *args)]
+                return [command(self.client, "EVALSHA", script.sha, len(keys), *keys, *args)]
             except self._no_script as missing:
                 return [missing]
         pipe = self.client.pipeline(transaction=False)
@@ -423,6 +423,9 @@ def invalidate_all_heroes() -> None:
         _record_news("invalidate_all")
 
 
+_MISSING = (b"+", b"-")  # what _READ answers for a miss: leased to this caller, or not
+
+
 @dataclass
 class _Lookup:
     generations: _Generations  # what the keys were named with, checked current when they were read
@@ -430,10 +433,14 @@ class _Lookup:
     values: dict[str, bytes]  # member -> cached value, b'+' (miss, leased) or b'-' (miss)
 
     def hits(self) -> dict[str, bytes]:
-        return {m: v for m, v in self.values.items() if v not in (b"+", b"-")}
+        return {m: v for m, v in self.values.items() if v not in _MISSING}
+
+    def hit(self, member: str) -> bytes | None:
+        value = self.values[member]
+        return None if value in _MISSING else value
 
     def misses(self) -> list[str]:
-        return [m for m, v in self.values.items() if v in (b"+", b"-")]
+        return [m for m, v in self.values.items() if v in _MISSING]
 
     def fill(self, connection: _Connection, records: list[tuple[str, str, str]]) -> None:
         """Store what was read from MySQL under the generations of the read: if they moved on meanwhile, into
@@ -466,10 +473,13 @@ def _read_entries(
     checked, others = connection.by_control_slot(keys)
     plain = None if token else _read_plainly(connection, seen, checked, others)
     first, *replies = plain or _read_by_script(connection, seen, checked, others, token)
+    generations = _Generations(first[0].decode(), first[1].decode())
+    if not others:  # every key in the control slot (always on one node), in the order asked
+        return generations, first[2:]
     found = dict(zip(checked, first[2:], strict=True))
     for batch, reply in zip(others, replies, strict=True):
         found.update(zip(batch, reply, strict=True))
-    return _Generations(first[0].decode(), first[1].decode()), [found[key] for key in keys]
+    return generations, [found[key] for key in keys]
 
 
 def _read_by_script(
@@ -558,9 +568,9 @@ def hero_by_id(hero_id: int, load: Callable[[int], Hero | None], *, use_cache: b
     lookup = _lookup("id", [str(hero_id)], lease=False) if use_cache else None
     if lookup is None:
         return _hero_json(load(hero_id)), BYPASS
-    hits = lookup.hits()
-    if hits:
-        return _decode_id(hits[str(hero_id)]), HIT
+    cached = lookup.hit(str(hero_id))
+    if cached is not None:
+        return _decode_id(cached), HIT
     row = load(hero_id)
     hero_json = _hero_json(row)
     # an unknown id is cached as a version-0 tombstone: any hero created with that id later is newer
@@ -595,9 +605,9 @@ def hero_page(key: str, load: Callable[[], Any], *, use_cache: bool) -> tuple[An
     lookup = _lookup("list", [key], lease=False) if use_cache else None
     if lookup is None:
         return load(), BYPASS
-    hits = lookup.hits()
-    if hits:
-        return json.loads(hits[key]), HIT
+    cached = lookup.hit(key)
+    if cached is not None:
+        return json.loads(cached), HIT
     page = load()
     _fill(lookup, [("list", key, _json(page))])
     return page, MISS
