@@ -72,6 +72,9 @@ GENERATION_KEY = PREFIX + "gen"
 LIST_GENERATION_KEY = PREFIX + "listgen"
 ACKNOWLEDGED_KEY = PREFIX + "acked"  # the newest cache_invalidations id this generation already accounts for
 NEWS_CHECK_SECONDS = 1.0  # the staleness bound after a Redis outage: how often a process reads the news
+# Only the newest piece of news matters (its id); the table keeps this many, for operators, so that writes during
+# a long outage cannot grow it without bound.
+NEWS_KEPT = 100
 LEASE_MILLISECONDS = 5000
 BREAKER_SECONDS = 2.0
 # What unauthenticated reads can make Redis hold: at most this many pages of GET /heroes per list generation
@@ -356,6 +359,7 @@ def _record_news(reason: str) -> None:
         with get_database().cursor(dicts=False) as cur:
             cur.execute("INSERT INTO cache_invalidations (cache, reason) VALUES ('heroes', %s)", (reason,))
             _news.latest = max(_news.latest, int(cur.lastrowid))
+            cur.execute("DELETE FROM cache_invalidations WHERE id <= %s", (_news.latest - NEWS_KEPT,))
     except DependencyUnavailable:
         _flush_pending = True
     log_event("hero cache missed a change", logging.WARNING, reason=reason, news=_news.latest)

@@ -18,7 +18,8 @@ import pytest
 
 from chalicelib.heroes import cache as hero_cache
 from devtools.stage import PROJECT_DIR
-from tests.support.heroes import body, create
+from tests.support.environment import reset_clients
+from tests.support.heroes import body, create, send
 from tests.support.tcp_proxy import TcpProxy
 
 pytestmark = pytest.mark.usefixtures("hero_table", "redis_mode")  # single node and cluster: conftest.py
@@ -75,3 +76,16 @@ def test_a_change_redis_missed_reaches_every_process_within_the_bound(client, pl
     assert stale_for <= hero_cache.NEWS_CHECK_SECONDS + 0.3, served[-3:]
     assert body(client.http.get(path))["name"] == "fresh"  # and stays so
     print(f"{writer}: stale for {stale_for:.3f}s after the writer's commit ({len(served)} reads)")
+
+
+def test_news_of_missed_writes_keeps_the_newest_only(client, db, monkeypatch):
+    created = create(client)
+    monkeypatch.setenv("REDIS_URL", "redis://127.0.0.1:1/0")  # nothing listens on port 1: every write misses Redis
+    reset_clients()
+    for xp in range(hero_cache.NEWS_KEPT + 20):
+        assert send(client, "PATCH", f"/heroes/{created['id']}", {"xp": xp}).status_code == 200
+    with db.cursor() as cur:
+        cur.execute("SELECT COUNT(*) AS kept, MAX(id) AS newest FROM cache_invalidations")
+        kept = cur.fetchone()
+    assert kept["kept"] == hero_cache.NEWS_KEPT
+    assert kept["newest"] == hero_cache._news.latest  # the news every process compares with Redis is kept
