@@ -19,6 +19,7 @@ from tests.support.sns_inbox import subscribe_queue, unsubscribe_queue
 
 DATA_DIR = PROJECT_DIR / "data"
 INGEST_TABLES = ("ingest_ledger", "health_metrics", "superheroes")
+HEALTH_HEADER = "event_time,user_id,heart_rate,spo2,steps,temp_c,systolic_bp,diastolic_bp"  # a health file's header
 
 
 def _empty_bucket(s3: Any, bucket: str) -> None:

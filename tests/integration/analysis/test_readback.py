@@ -16,12 +16,11 @@ from chalicelib.core.settings import parse_settings
 from devtools.localdb import prepare_database
 from devtools.stage import PROJECT_DIR
 from tests.support.ingest import (
+    HEALTH_HEADER,
     deliver,
     published_events,
     upload,
 )
-
-HEADER = "event_time,user_id,heart_rate,spo2,steps,temp_c,systolic_bp,diastolic_bp"
 
 
 def documented_reads() -> list[str]:
@@ -90,7 +89,7 @@ def test_bad_analysis_reads_are_answered_with_what_is_wrong(client, private_sour
 
 def test_an_uploaded_health_file_has_its_analysis_read_back_by_ingest_id(client, ingest_env):
     user = uuid.uuid4().hex[:12]  # new content: an analysis already notified for the same bytes is not redone
-    upload("raw/health/readback/day.csv", f"{HEADER}\n2025-09-17T12:00:00Z,{user},170,98,10,36.6,120,80\n")
+    upload("raw/health/readback/day.csv", f"{HEALTH_HEADER}\n2025-09-17T12:00:00Z,{user},170,98,10,36.6,120,80\n")
     deliver(client, "raw/health/readback/day.csv")
     [entry] = get(client, "/ingests?dataset=health")["items"]
     assert "no analysis (yet)" in get(client, f"/ingests/{entry['id']}/analysis", status=404)["Message"]

@@ -8,7 +8,6 @@ import csv
 import email
 import io
 import json
-import urllib.request
 import uuid
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
@@ -22,10 +21,12 @@ from chalicelib.core.mysql import get_database
 from chalicelib.health_readings.notifications import NotificationFailed
 from devtools.stage import PROJECT_DIR
 from tests.support.environment import reset_clients
+from tests.support.ingest import HEALTH_HEADER
+from tests.support.ses_outbox import sent_emails
 from tests.support.sns_inbox import received
 
 DATA_DIR = PROJECT_DIR / "data" / "health"
-HEADER = ["event_time", "user_id", "heart_rate", "spo2", "steps", "temp_c", "systolic_bp", "diastolic_bp"]
+HEADER = HEALTH_HEADER.split(",")
 # the valid ranges docs/ingest.md states, written out here independently of the application's declarations
 VALID_RANGES = {
     "heart_rate": (50, 180),
@@ -260,19 +261,13 @@ def test_a_claim_in_progress_is_retried_and_a_stale_one_taken_over(client, s3, p
     assert len(received(report_queue)) == 1
 
 
-def _sent_emails(aws_endpoint: str) -> list[email.message.Message]:
-    with urllib.request.urlopen(f"{aws_endpoint}/moto-api/data.json", timeout=5) as response:
-        data = json.loads(response.read())
-    return [email.message_from_string(m["raw_data"]) for m in data.get("ses", {}).get("RawMessage", [])]
-
-
 def _parts(message: email.message.Message) -> dict[str, str]:
     return {part.get_content_type(): part.get_payload(decode=True).decode() for part in message.walk()
             if not part.is_multipart()}  # fmt: skip
 
 
 def test_the_email_has_text_and_html_parts_and_a_failed_channel_is_retried_alone(
-    client, s3, platform, report_queue, monkeypatch, aws_endpoint
+    client, s3, platform, report_queue, monkeypatch
 ):
     sender = f"reports-{uuid.uuid4().hex[:6]}@example.com"
     monkeypatch.setenv("SES_SENDER", sender)
@@ -294,7 +289,7 @@ def test_the_email_has_text_and_html_parts_and_a_failed_channel_is_retried_alone
     assert received(report_queue) == []
     assert deliver(client, event)["status"] == "already_notified"
 
-    [message] = [m for m in _sent_emails(aws_endpoint) if m["From"] == sender]
+    [message] = sent_emails(sender)
     assert message["Subject"].startswith("Health Data Analysis Report - ")
     assert message["To"] == "care@example.com, lead@example.com"
     parts = _parts(message)

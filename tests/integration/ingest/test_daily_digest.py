@@ -4,9 +4,7 @@ sent once per day even when the schedule fires twice."""
 
 from __future__ import annotations
 
-import email
 import json
-import urllib.request
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -16,11 +14,12 @@ import pytest
 from chalicelib.core.settings import parse_settings
 from devtools.localdb import create_database
 from tests.support.environment import SUFFIX, reset_clients
-from tests.support.ingest import deliver, published_events, upload
+from tests.support.ingest import HEALTH_HEADER, deliver, published_events, upload
+from tests.support.ses_outbox import sent_emails
 from tests.support.sns_inbox import received
 
-HEADER = "event_time,user_id,heart_rate,spo2,steps,temp_c,systolic_bp,diastolic_bp\n"
-READINGS = HEADER + (
+HEALTH_LINE = HEALTH_HEADER + "\n"
+READINGS = HEALTH_LINE + (
     "2025-09-17T08:00:00Z,u1,100,95,21,37.5,120,80\n"
     "2025-09-17T08:01:00Z,u1,170,95,21,37.5,120,80\n"  # heart rate above 160: an anomaly
     "2025-09-17T08:02:00Z,u1,100,95,21,37.5,200,80\n"  # systolic out of the dataset's range: rejected
@@ -35,13 +34,6 @@ def _fire(client: Any, when: datetime) -> dict[str, Any]:
     )
     event["time"] = when.strftime("%Y-%m-%dT%H:%M:%SZ")
     return client.lambda_.invoke("daily_digest", event).payload
-
-
-def _emails(aws_endpoint: str, sender: str) -> list[email.message.Message]:
-    with urllib.request.urlopen(f"{aws_endpoint}/moto-api/data.json", timeout=5) as response:
-        data = json.loads(response.read())
-    found = [email.message_from_string(m["raw_data"]) for m in data.get("ses", {}).get("RawMessage", [])]
-    return [m for m in found if m["From"] == sender]
 
 
 @pytest.fixture
@@ -70,9 +62,7 @@ def day_of_work(client, db, ingest_env, report_queue, monkeypatch):
     return runs
 
 
-def test_the_digest_tells_the_day_and_goes_out_once(
-    client, aws_endpoint, ingest_env, report_queue, day_of_work, monkeypatch
-):
+def test_the_digest_tells_the_day_and_goes_out_once(client, ingest_env, report_queue, day_of_work, monkeypatch):
     sender = "digest@example.com"
     monkeypatch.setenv("SES_SENDER", sender)
     monkeypatch.setenv("SES_RECIPIENTS", "ops@example.com")
@@ -97,7 +87,7 @@ def test_the_digest_tells_the_day_and_goes_out_once(
     assert "- 1 of 3 readings -> analysis/health/ward/monday.json" in text
     assert f"public [api] ok (health, sales, superheroes) -> {day_of_work['public']['key']}" in text
     assert "bare [api] failed: SourceNotAnalysable" in text and day_of_work["bare"]["key"] in text
-    [mail] = _emails(aws_endpoint, sender)
+    [mail] = sent_emails(sender)
     parts = {p.get_content_type(): p.get_payload(decode=True).decode() for p in mail.walk() if not p.is_multipart()}
     assert set(parts) == {"text/plain", "text/html"}
     assert "<h2>Anomalies: 1</h2>" in parts["text/html"] and "analysis/health/ward/monday.json" in parts["text/html"]

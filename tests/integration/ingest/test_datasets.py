@@ -9,6 +9,7 @@ import pytest
 
 from tests.support.ingest import (
     DATA_DIR,
+    HEALTH_HEADER,
     deliver,
     exists,
     published_events,
@@ -18,12 +19,12 @@ from tests.support.ingest import (
     upload,
 )
 
-HEALTH_HEADER = "event_time,user_id,heart_rate,spo2,steps,temp_c,systolic_bp,diastolic_bp\n"
+HEALTH_LINE = HEALTH_HEADER + "\n"
 
 
 def test_health_file_loads_valid_rows_and_reports_them(client, db, ingest_env):
     body = (
-        HEALTH_HEADER + "2025-09-17T11:59:16.801681Z,user_1,100,100,21,37.5,110,90\n"
+        HEALTH_LINE + "2025-09-17T11:59:16.801681Z,user_1,100,100,21,37.5,110,90\n"
         "2025-09-17 12:00:16,user_2,72.0,95,4321,36.44,136,93\n"
         "2025-09-17T14:00:00+02:00,user_3,300,95,10,36.6,120,80\n"
     )
@@ -39,7 +40,7 @@ def test_health_file_loads_valid_rows_and_reports_them(client, db, ingest_env):
         ("user_2", 72, Decimal("36.4"), "2025-09-17 12:00:16"),
     ]
     processed = read_csv("processed/health/2025/09/day.csv")
-    assert list(processed[0]) == HEALTH_HEADER.strip().split(",")
+    assert list(processed[0]) == HEALTH_HEADER.split(",")
     assert processed[1] == {
         "event_time": "2025-09-17T12:00:16Z",
         "user_id": "user_2",

@@ -14,6 +14,7 @@ from chalice import Chalice
 from chalicelib.core import s3
 from devtools import events
 from tests.support.ingest import (
+    HEALTH_HEADER,
     deliver,
     exists,
     published_events,
@@ -24,11 +25,9 @@ from tests.support.ingest import (
     upload,
 )
 
-HEADER = "event_time,user_id,heart_rate,spo2,steps,temp_c,systolic_bp,diastolic_bp"
-
 
 def health_file(rows: int, odd_user_at: int | None = None, odd_user: str = "") -> str:
-    lines = [HEADER]
+    lines = [HEALTH_HEADER]
     for i in range(rows):
         user = odd_user if i == odd_user_at else f"user_{i % 10}"
         lines.append(f"2025-09-17T{i // 3600 % 24:02d}:{i // 60 % 60:02d}:{i % 60:02d}Z,{user},100,95,21,37.5,120,80")
@@ -298,7 +297,7 @@ def test_the_local_delivery_loop_invokes_the_s3_and_sns_handlers_with_aws_event_
     assert json.loads(event.message)["source_key"] == "raw/health/loop/day.csv"
     assert event.message_attributes["event_type"] == {"Type": "String", "Value": "ingest.completed"}
     assert event.to_dict()["Records"][0]["EventSource"] == "aws:sns"
-    assert read_text("processed/health/loop/day.csv").startswith(HEADER)
+    assert read_text("processed/health/loop/day.csv").startswith(HEALTH_HEADER)
 
 
 def test_in_a_versioned_bucket_the_version_named_by_the_event_is_ingested(client, db, ingest_env):

@@ -17,6 +17,7 @@ from chalicelib.core.migrations import apply_migrations
 from chalicelib.core.mysql import Database
 from chalicelib.ingest.pipeline import ingest_object
 from tests.support.ingest import (
+    HEALTH_HEADER,
     deliver,
     published_events,
     read_manifest,
@@ -24,13 +25,13 @@ from tests.support.ingest import (
     upload,
 )
 
-HEALTH_HEADER = "event_time,user_id,heart_rate,spo2,steps,temp_c,systolic_bp,diastolic_bp\n"
+HEALTH_LINE = HEALTH_HEADER + "\n"
 SAMPLES = Path(__file__).resolve().parents[3] / "data" / "health"
 
 
 def readings(*rows: tuple[str, str, int]) -> str:
     """A health file of readings ``(time, user, heart_rate)``."""
-    return HEALTH_HEADER + "".join(f"2025-09-17T{t}Z,{user},{rate},95,21,37.5,120,80\n" for t, user, rate in rows)
+    return HEALTH_LINE + "".join(f"2025-09-17T{t}Z,{user},{rate},95,21,37.5,120,80\n" for t, user, rate in rows)
 
 
 def count(db: Database, table: str) -> int:

@@ -11,6 +11,7 @@ import hashlib
 import io
 
 from tests.support.ingest import (
+    HEALTH_HEADER,
     deliver,
     exists,
     published_events,
@@ -21,7 +22,6 @@ from tests.support.ingest import (
     upload,
 )
 
-HEADER = "event_time,user_id,heart_rate,spo2,steps,temp_c,systolic_bp,diastolic_bp"
 ROWS = [f"2025-09-17T11:59:{s:02d}Z,user_{s},100,95,21,37.5,120,80" for s in range(3)]
 
 
@@ -31,7 +31,7 @@ def health_count(db) -> int:
 
 def test_a_file_with_bare_cr_line_endings_is_loaded(client, db, ingest_env):
     quoted = '2025-09-17T12:00:00Z,"user,9",100,95,21,37.5,120,80'
-    upload("raw/health/mac.csv", "\r".join([HEADER, *ROWS, quoted]) + "\r")
+    upload("raw/health/mac.csv", "\r".join([HEALTH_HEADER, *ROWS, quoted]) + "\r")
 
     result = deliver(client, "raw/health/mac.csv")
 
@@ -81,7 +81,7 @@ def long_key(total_bytes: int) -> str:
 def test_an_upload_whose_outputs_would_pass_the_key_limit_is_rejected_with_a_manifest_that_fits(client, db, ingest_env):
     key = long_key(1024)
     assert len(key.encode()) == 1024
-    upload(key, "\n".join([HEADER, *ROWS]) + "\n")
+    upload(key, "\n".join([HEALTH_HEADER, *ROWS]) + "\n")
 
     result = deliver(client, key)
 
@@ -99,7 +99,7 @@ def test_an_upload_whose_outputs_would_pass_the_key_limit_is_rejected_with_a_man
 def test_the_longest_upload_key_whose_outputs_fit_is_loaded(client, db, ingest_env):
     key = long_key(1017)  # manifests/ and .json add 7 bytes: 1,024
     assert len(key.encode()) == 1017
-    upload(key, "\n".join([HEADER, *ROWS]) + "\n")
+    upload(key, "\n".join([HEALTH_HEADER, *ROWS]) + "\n")
 
     result = deliver(client, key)
 

@@ -14,13 +14,13 @@ import pytest
 
 from devtools import events
 from tests.support.ingest import (
+    HEALTH_HEADER,
     deliver,
     exists,
     read_text,
     upload,
 )
 
-HEADER = "event_time,user_id,heart_rate,spo2,steps,temp_c,systolic_bp,diastolic_bp"
 GOOD = "2025-09-17T12:00:00Z,user_1,72,98,100,36.6,120,80"
 TOO_FAST = "2025-09-17T12:01:00Z,user_1,300,98,100,36.6,120,80"
 TOO_COLD = "2025-09-17T12:02:00Z,user_2,70,98,100,20,120,80"
@@ -28,7 +28,7 @@ TOO_COLD = "2025-09-17T12:02:00Z,user_2,70,98,100,20,120,80"
 
 def ingested(client: Any, key: str, lines: list[str]) -> dict[str, Any]:
     """Upload ``lines`` under ``key``, deliver the event, answer the list entry ``GET /ingests`` gives for it."""
-    upload(key, "\n".join([HEADER, *lines]) + "\n")
+    upload(key, "\n".join([HEALTH_HEADER, *lines]) + "\n")
     deliver(client, key)
     items = get(client, "/ingests?limit=500")["items"]
     return next(item for item in items if item["key"] == key)
@@ -124,7 +124,7 @@ def test_the_rejected_rows_come_with_their_line_and_reason_in_pages(client, inge
     first = get(client, f"/ingests/{entry['id']}/rejected?limit=1")
     rest = get(client, f"/ingests/{entry['id']}/rejected?limit=1&after={first['next']}")
 
-    assert first["columns"] == HEADER.split(",")
+    assert first["columns"] == HEALTH_HEADER.split(",")
     assert first["items"] == [{"line": 3, "reason": "out_of_range_heart_rate", "values": TOO_FAST.split(",")}]
     assert rest["items"] == [{"line": 6, "reason": "out_of_range_temp_c", "values": TOO_COLD.split(",")}]
     assert rest["next"] is None
@@ -166,13 +166,13 @@ def test_unknown_ingests_are_answered_404(client, ingest_env, suffix):
 
 def test_rejected_files_written_before_line_numbers_are_paged_by_row(client, ingest_env):
     entry = ingested(client, "raw/health/old/day.csv", [TOO_FAST, GOOD, TOO_COLD])
-    older = f"reject_reason,{HEADER}\nout_of_range_heart_rate,{TOO_FAST}\nout_of_range_temp_c,{TOO_COLD}\n"
+    older = f"reject_reason,{HEALTH_HEADER}\nout_of_range_heart_rate,{TOO_FAST}\nout_of_range_temp_c,{TOO_COLD}\n"
     upload("rejected/health/old/day.csv", older)  # as the ingest wrote it before the line column
 
     first = get(client, f"/ingests/{entry['id']}/rejected?limit=1")
     rest = get(client, f"/ingests/{entry['id']}/rejected?after={first['next']}")
 
-    assert first["columns"] == HEADER.split(",")
+    assert first["columns"] == HEALTH_HEADER.split(",")
     assert first["items"] == [{"line": None, "reason": "out_of_range_heart_rate", "values": TOO_FAST.split(",")}]
     assert rest["items"] == [{"line": None, "reason": "out_of_range_temp_c", "values": TOO_COLD.split(",")}]
     assert (first["next"], rest["next"]) == (1, None)
@@ -202,7 +202,7 @@ def test_an_upload_link_puts_a_csv_that_the_local_delivery_ingests(client, inges
 
     routes = events.setup_delivery(app)
     try:
-        body = f"{HEADER}\n{GOOD}\n".encode()
+        body = f"{HEALTH_HEADER}\n{GOOD}\n".encode()
         request = urllib.request.Request(link["url"], data=body, headers=link["headers"], method="PUT")
         urllib.request.urlopen(request, timeout=10).close()
         deadline = time.monotonic() + 20

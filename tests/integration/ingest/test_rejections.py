@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from tests.support.ingest import (
+    HEALTH_HEADER,
     deliver,
     exists,
     published_events,
@@ -14,7 +15,6 @@ from tests.support.ingest import (
     upload,
 )
 
-HEALTH_HEADER = "event_time,user_id,heart_rate,spo2,steps,temp_c,systolic_bp,diastolic_bp"
 GOOD_HEALTH = "2025-09-17T11:59:16Z,user_1,100,95,21,37.5,120,80"
 
 # (dataset, header, [(row, reason or None for a valid row)])
