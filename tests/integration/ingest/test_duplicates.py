@@ -211,3 +211,20 @@ def test_the_migration_removes_readings_stored_twice_and_says_how_many(db, caplo
             "INSERT INTO health_metrics (event_time, user_id, heart_rate, spo2, steps, temp_c, systolic_bp,"
             " diastolic_bp) VALUES ('2025-09-17 09:00:00', 'u1', 99, 95, 21, 37.5, 120, 80)"
         )
+
+
+def test_user_ids_differing_only_in_case_or_accents_are_different_users(client, db, ingest_env):
+    users = ("Ana", "ana", "ANA", "josé", "jose")
+    upload("raw/health/names.csv", readings(*(("08:00:00", user, 100 + i) for i, user in enumerate(users))))
+
+    result = deliver(client, "raw/health/names.csv")
+
+    assert (result["status"], result["counts"]["loaded"], result["already_present"]) == ("loaded", 5, 0)
+    stored = table_rows(db, "SELECT user_id, heart_rate FROM health_metrics ORDER BY heart_rate")
+    assert [(row["user_id"], row["heart_rate"]) for row in stored] == [(u, 100 + i) for i, u in enumerate(users)]
+
+    upload("raw/health/names-again.csv", readings(("08:00:00", "ana", 120), ("08:00:00", "Jose", 121)))
+    deliver(client, "raw/health/names-again.csv")
+
+    manifest = read_manifest("manifests/health/names-again.json")
+    assert (manifest["already_present"], manifest["replaced"], count(db, "health_metrics")) == (1, 1, 6)
