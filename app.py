@@ -341,8 +341,7 @@ _CREATED = ["s3:ObjectCreated:*"]
 
 
 def _object_created(event: S3Event) -> dict:
-    version_id = event.to_dict()["Records"][0]["s3"]["object"].get("versionId")
-    return ingest.handle_object_created(event.bucket, event.key, version_id)
+    return ingest.handle_s3_event(event.to_dict())
 
 
 @app.on_s3_event(bucket=_DATA_BUCKET, events=_CREATED, prefix=data_bucket.UPLOADS_PREFIX)

@@ -5,7 +5,7 @@ summarises a day of ingests for the daily digest. What an upload became is read 
 ``uploads`` hands out links to upload without AWS credentials."""
 
 from chalicelib.ingest.daily import ingests_between
-from chalicelib.ingest.events import handle_object_created
+from chalicelib.ingest.events import handle_s3_event
 from chalicelib.ingest.readback import STATUSES, find_ingest, get_ingest, list_ingests, rejected_rows
 from chalicelib.ingest.uploads import upload_link_for_request
 
@@ -13,7 +13,7 @@ __all__ = [
     "STATUSES",
     "find_ingest",
     "get_ingest",
-    "handle_object_created",
+    "handle_s3_event",
     "ingests_between",
     "list_ingests",
     "rejected_rows",

@@ -3,7 +3,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
+from urllib.parse import unquote_plus
 
 from chalicelib.core import s3
 from chalicelib.core.data_bucket import EXPORTS_PREFIX, EXPORTS_SUFFIX
@@ -18,6 +20,26 @@ OWN_OUTPUTS = ("processed/", "rejected/", "manifests/", "analysis/")
 def _ignored(bucket: str, key: str, why: str) -> dict[str, Any]:
     log_event("upload ignored", bucket=bucket, key=key, why=why)
     return {"action": "ignored", "key": key, "why": why}
+
+
+def handle_s3_event(event: Mapping[str, Any]) -> dict[str, Any]:
+    """Every object of an S3 notification routed by :func:`handle_object_created`: its result, or ``{"records":
+    [one result per record]}`` when the event holds several (S3 sends one per event to Lambda; a replayed or
+    hand-made event may hold more, and none may be dropped). A record that names no object is ignored, logged.
+    If one fails, the invocation fails and its retry finds the records already loaded: they are duplicates."""
+    results = [_route_record(record) for record in event.get("Records") or []]
+    return results[0] if len(results) == 1 else {"records": results}
+
+
+def _route_record(record: Any) -> dict[str, Any]:
+    try:
+        s3_part = record["s3"]
+        bucket, raw_key = s3_part["bucket"]["name"], s3_part["object"]["key"]
+        version_id = s3_part["object"].get("versionId")
+    except (KeyError, TypeError, AttributeError):
+        log_event("s3 record ignored", why="names no bucket and object key")
+        return {"action": "ignored", "why": "the record names no bucket and object key"}
+    return handle_object_created(bucket, unquote_plus(raw_key), version_id)  # keys arrive URL-encoded
 
 
 def handle_object_created(bucket: str, key: str, version_id: str | None = None) -> dict[str, Any]:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import threading
 import time
+from urllib.parse import quote_plus
 
 import boto3
 import pytest
@@ -344,3 +345,21 @@ def test_the_same_bytes_with_another_etag_are_found_a_duplicate_by_their_content
     assert result["status"] == "duplicate"
     assert result["counts"]["loaded"] == health_count(db) == 3
     assert s3.list_multipart_uploads(Bucket=bucket).get("Uploads", []) == []
+
+
+def test_an_event_holding_several_records_loads_every_object_and_ignores_a_record_without_one(client, db, ingest_env):
+    keys = ["raw/health/batch/one.csv", "raw/health/batch/two words.csv"]
+    upload(keys[0], health_file(3))
+    upload(keys[1], health_file(6).replace("Z,user_", "Z,other_"))  # other readings: 6 rows
+    records = [
+        client.events.generate_s3_event(bucket=ingest_env["bucket"], key=quote_plus(k))["Records"][0] for k in keys
+    ]
+
+    result = client.lambda_.invoke("on_s3_upload", {"Records": [*records, {"s3": {}}]}).payload
+
+    assert [r.get("status") for r in result["records"]] == ["loaded", "loaded", None]
+    assert result["records"][2] == {"action": "ignored", "why": "the record names no bucket and object key"}
+    assert health_count(db) == 9
+    again = client.lambda_.invoke("on_s3_upload", {"Records": records}).payload  # S3's retry of the whole event
+    assert [r["status"] for r in again["records"]] == ["duplicate", "duplicate"]
+    assert health_count(db) == 9
