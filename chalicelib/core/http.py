@@ -13,7 +13,7 @@ from chalice.app import HeadersType
 from chalicelib.core.auth import authorize, check_scope, gateway_authorizer
 from chalicelib.core.errors import DependencyUnavailable, PlatformError
 from chalicelib.core.logs import log_event
-from chalicelib.core.stage import deploy_setting, parse_flag
+from chalicelib.core.stage import ConfigError, deploy_setting, parse_flag
 
 READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
@@ -22,6 +22,8 @@ def error_response(error: PlatformError) -> Response:
     headers: HeadersType = dict(error.headers)
     if isinstance(error, DependencyUnavailable):
         log_event("dependency unavailable", logging.WARNING, dependency=error.dependency, detail=error.detail)
+    elif isinstance(error, ConfigError):
+        log_event("misconfigured", logging.ERROR, detail=str(error))
     if error.retry_after is not None:
         headers["Retry-After"] = str(error.retry_after)
     body = {"Code": error.code, "Message": error.public_message}

@@ -39,7 +39,7 @@ ERROR_SCHEMA: Schema = {
 ERROR_STATUSES = {
     400: "the request is not valid: the message says what is wrong",
     404: "no such resource",
-    503: "a dependency (named in the message) is unavailable; retry after Retry-After seconds",
+    503: "a dependency (named in the message) is unavailable or the service misconfigured; retry after Retry-After s",
 }
 OBJECT: Schema = {"type": "object"}
 _PATH_PARAMETER = re.compile(r"{([^}]+)}")

@@ -13,14 +13,25 @@ import os
 from functools import lru_cache
 from typing import Any
 
+from chalicelib.core.errors import PlatformError
+
 AUTH_MODES = ("none", "iam", "jwt")
 
 _PROJECT_DIR = os.path.dirname(os.path.dirname(os.path.dirname(os.path.realpath(__file__))))  # chalicelib's parent
 _CONFIG_PATH = os.path.join(_PROJECT_DIR, ".chalice", "config.json")
 
 
-class ConfigError(RuntimeError):
-    """A setting is missing or malformed; the message names it."""
+class ConfigError(PlatformError):
+    """A setting is missing or malformed; the message names it, for the log. An API client is told only that
+    the service is misconfigured (503): nothing it sends can fix that, and the operators fix it by redeploying."""
+
+    status = 503
+    code = "ServiceUnavailable"
+    retry_after = 60  # a redeploy with corrected settings
+
+    @property
+    def public_message(self) -> str:
+        return "the service is misconfigured; its operators have the details"
 
 
 def parse_flag(name: str, raw: str) -> bool:

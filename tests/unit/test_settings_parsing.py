@@ -3,11 +3,13 @@ failing with the setting's name in the message (``parse_settings`` takes a dict:
 
 from __future__ import annotations
 
+import json
 import re
 
 import pytest
 
 from chalicelib.core.settings import ConfigError, DbSettings, parse_settings
+from devtools.stage import CONFIG_PATH, stage_environment
 
 
 def test_an_empty_environment_gives_the_local_defaults():
@@ -109,3 +111,20 @@ def test_cluster_mode_refuses_a_redis_db_index_a_cluster_does_not_have():
     with pytest.raises(ConfigError, match=re.escape("setting REDIS_URL must use db 0 (or none) when REDIS_CLUSTER")):
         parse_settings({"REDIS_CLUSTER": "true", "REDIS_URL": "redis://127.0.0.1:6379/4"})
     assert parse_settings({"REDIS_CLUSTER": "true", "REDIS_URL": "redis://127.0.0.1:6379/0"}).redis_cluster
+
+
+def _committed_functions() -> list[tuple[str, str | None]]:
+    stages = json.loads(CONFIG_PATH.read_text())["stages"]
+    return [
+        (stage, function)
+        for stage, section in stages.items()
+        for function in [None, *section.get("lambda_functions", {})]
+    ]
+
+
+@pytest.mark.parametrize(("stage", "function"), _committed_functions())
+def test_every_committed_stage_and_function_has_settings_that_parse(stage, function):
+    """A malformed value in .chalice/config.json fails here, not in a deployed function (where an API request
+    would answer 503 "misconfigured")."""
+    settings = parse_settings(stage_environment(stage, function))
+    assert settings.timeouts.redis_ms > 0

@@ -143,7 +143,7 @@ def test_a_token_granting_several_scopes_may_do_each(client, jwt_stage, keys, he
 
 def test_a_stage_that_names_no_auth_mode_is_closed(platform, monkeypatch, keys):
     """A stage that says nothing about AUTH_MODE is a jwt stage; without an issuer that is a configuration error
-    (logged with the setting's name), never an open door."""
+    (503 "misconfigured", logged with the setting's name), never an open door."""
     from app import app
 
     monkeypatch.delenv("AUTH_MODE")
@@ -151,8 +151,11 @@ def test_a_stage_that_names_no_auth_mode_is_closed(platform, monkeypatch, keys):
     with Client(app, stage_name="test") as client:
         response = client.http.get("/heroes", headers=_token(keys, "read"))
 
-    assert response.status_code == 500
-    assert body(response) == {"Code": "InternalServerError", "Message": "An internal server error occurred."}
+    assert response.status_code == 503
+    assert body(response) == {
+        "Code": "ServiceUnavailable",
+        "Message": "the service is misconfigured; its operators have the details",
+    }
 
 
 def test_the_local_examples_of_the_auth_page_answer_as_documented(client, jwt_stage, keys, hero_table):
