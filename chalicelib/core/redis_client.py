@@ -48,12 +48,11 @@ def _retry(cluster: bool) -> Any:
     (the client reads the slot map again in between); on one node one more attempt after a dropped connection
     only, since a second timeout would double the wait for a Redis that hangs."""
     from redis.backoff import NoBackoff
-    from redis.exceptions import ConnectionError as RedisConnectionError
     from redis.retry import Retry
 
     if cluster:
         return Retry(NoBackoff(), CLUSTER_RETRIES)
-    return Retry(NoBackoff(), 1, supported_errors=(RedisConnectionError,))
+    return Retry(NoBackoff(), 1, supported_errors=(_dropped_connection(),))
 
 
 def _auth_token(parameter: str | None) -> str | None:
@@ -124,12 +123,16 @@ def command(client: Any, *args: Any) -> Any:
     connection = getattr(client, "connection", None)
     if connection is None:
         return client.execute_command(*args)
-    from redis.exceptions import ConnectionError as RedisConnectionError
-
     with client.single_connection_lock:
         try:
             connection.send_command(*args)
             return connection.read_response()
-        except RedisConnectionError:
+        except _dropped_connection():  # evaluated only when something was raised
             connection.send_command(*args)  # connects again
             return connection.read_response()
+
+
+def _dropped_connection() -> type[Exception]:
+    from redis.exceptions import ConnectionError as RedisConnectionError
+
+    return RedisConnectionError
