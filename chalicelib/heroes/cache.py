@@ -337,6 +337,14 @@ class _News:
 _news = _News()
 
 
+def reset_process_state() -> None:
+    """Forget what this process knows of the cache, as a new process starts: its connection (and breaker), the
+    generations it saw, the news it read and acknowledged, a pending bump. For tests, which empty Redis and
+    ``cache_invalidations`` under it; a running process never needs it."""
+    global _connection, _seen, _flush_pending, _news
+    _connection, _seen, _flush_pending, _news = None, _Generations(), False, _News()
+
+
 def _latest_news() -> int:
     """The newest ``cache_invalidations`` id, read from MySQL at most every :data:`NEWS_CHECK_SECONDS`."""
     now = time.monotonic()

@@ -19,6 +19,7 @@ from moto.server import ThreadedMotoServer
 from chalicelib.core.mysql import Database, get_database
 from chalicelib.core.redis_client import get_redis
 from chalicelib.core.settings import parse_settings
+from chalicelib.heroes import cache as hero_cache
 from devtools.local_aws import EMULATOR_CREDENTIALS, create_stage_resources
 from devtools.localdb import prepare_database
 from devtools.seed import CAFE_TABLES, seed_cafe
@@ -70,11 +71,18 @@ def migrated(test_environment: dict[str, str]) -> Database:
 
 @pytest.fixture
 def platform(migrated: Database, test_environment: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> Iterator[dict]:
-    """A clean slate for one test: the session's environment restored, empty Redis index, fresh clients."""
+    """A clean slate for one test: the session's environment restored, empty Redis index, fresh clients, and the
+    hero cache as a new process finds it with no news of missed writes. Its news (``cache_invalidations``, which
+    writes that missed Redis leave) outlives a test, and so does what this process read of it, so without that
+    a later test's cache was invalidated by an earlier test's news at whichever request came a second after the
+    last check: between a write and its write-through once (a MISS where a HIT was due)."""
     for name, value in test_environment.items():
         monkeypatch.setenv(name, value)
     reset_clients()
     get_redis().flushdb()
+    with get_database().cursor() as cur:
+        cur.execute("DELETE FROM cache_invalidations")
+    hero_cache.reset_process_state()
     yield test_environment
     reset_clients()
 
