@@ -60,13 +60,20 @@ def _free_port() -> int:
 
 @pytest.fixture(scope="module")
 def api_url(migrated: Any, test_environment: dict[str, str]) -> Iterator[str]:
-    """The app served over HTTP by ``chalice local``'s server, on the test database, Redis index and emulator."""
+    """The app served over HTTP by ``chalice local``'s server, on the test database, Redis index and emulator.
+
+    That server makes the app object an instance of chalice's ``CustomLocalChalice``, whose base it sets to the
+    app's class: serving the app again in the same process made that class its own base ("an inheritance cycle").
+    The app gets its class back once the server stopped, so the tests after these use the app as imported, and a
+    second setup of this fixture (the module's tests not together, as in a shuffled order) can serve it again."""
     from app import app
 
+    imported_as = type(app)
     port = _free_port()
     server = serve_in_thread(app, port)
     yield f"http://127.0.0.1:{port}"
     server.shutdown()
+    app.__class__ = imported_as
     print(f"\n[schemathesis] {len(CASES)} generated requests")
 
 
