@@ -287,9 +287,9 @@ def test_the_local_delivery_loop_invokes_the_s3_and_sns_handlers_with_aws_event_
     finally:
         stop.set()
         loop.join(timeout=10)
-        boto3.client("s3").put_bucket_notification_configuration(
-            Bucket=ingest_env["bucket"], NotificationConfiguration={}
-        )
+        # the loop keeps the app's queues and subscriptions (make run sets them up once, across restarts), which
+        # setup_delivery answers again: undone with the recorder's, or they would collect the later tests' events
+        events.teardown_delivery([*sns_routes, *events.setup_delivery(app)], [ingest_env["bucket"]])
 
     assert delivered_after < 2.0
     assert read_manifest("manifests/health/loop/day.json")["counts"]["loaded"] == 3

@@ -20,14 +20,15 @@ HEALTH_ROW = "2025-09-17T10:00:00Z,user_1,100,95,21,37.5,120,80\n"
 @pytest.fixture
 def delivery(ingest_env: dict) -> Iterator[dict[str, events.Route]]:
     """The app's S3 notifications and topic subscriptions set up on the emulator, by handler; nothing is
-    delivered: the tests read what is queued for each handler."""
+    delivered: the tests read what is queued for each handler. All undone after the test: a queue left subscribed
+    to the events topic collected the later tests' ingest events, which the next test delivering to the app (the
+    end-to-end health test) was then handed as well."""
     from app import app
 
     routes = {route.handler: route for route in events.setup_delivery(app)}
     _drain(routes.values())
     yield routes
-    boto3.client("s3").put_bucket_notification_configuration(Bucket=ingest_env["bucket"], NotificationConfiguration={})
-    _drain(routes.values())
+    events.teardown_delivery(list(routes.values()), [ingest_env["bucket"]])
 
 
 def _drain(routes: Iterable[events.Route]) -> None:
