@@ -30,13 +30,16 @@ def _empty_bucket(s3: Any, bucket: str) -> None:
 
 @pytest.fixture
 def ingest_env(platform: dict, db: Database) -> Iterator[dict]:
-    """Empty data and archive buckets and ingest tables, and a queue subscribed to the events topic."""
+    """Empty data and archive buckets and ingest tables, and a queue subscribed to the events topic. The heroes'
+    ids are assigned from 1 again: emptying a table keeps its AUTO_INCREMENT, and a file that loaded the highest
+    id a file may set (test_hero_ids) left it above that ceiling for every later test and run."""
     s3 = boto3.client("s3")
     for bucket in (platform["DATA_BUCKET"], platform["ARCHIVE_BUCKET"]):
         _empty_bucket(s3, bucket)
     with db.cursor() as cur:
         for table in INGEST_TABLES:
             cur.execute(f"DELETE FROM `{table}`")  # noqa: S608 - fixed table names
+        cur.execute("ALTER TABLE superheroes AUTO_INCREMENT = 1")  # empty: the next id is 1
     queue_url, subscription = subscribe_queue(platform["EVENTS_TOPIC_ARN"])
     yield {**platform, "bucket": platform["DATA_BUCKET"], "events_queue": queue_url}
     unsubscribe_queue(queue_url, subscription)
