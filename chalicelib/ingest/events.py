@@ -34,12 +34,14 @@ def handle_s3_event(event: Mapping[str, Any]) -> dict[str, Any]:
 def _route_record(record: Any) -> dict[str, Any]:
     try:
         s3_part = record["s3"]
-        bucket, raw_key = s3_part["bucket"]["name"], s3_part["object"]["key"]
+        bucket, key = s3_part["bucket"]["name"], unquote_plus(s3_part["object"]["key"])  # keys arrive URL-encoded
         version_id = s3_part["object"].get("versionId")
     except (KeyError, TypeError, AttributeError):
+        bucket = key = version_id = None
+    if not (isinstance(bucket, str) and isinstance(key, str) and bucket and key):
         log_event("s3 record ignored", why="names no bucket and object key")
         return {"action": "ignored", "why": "the record names no bucket and object key"}
-    return handle_object_created(bucket, unquote_plus(raw_key), version_id)  # keys arrive URL-encoded
+    return handle_object_created(bucket, key, version_id)
 
 
 def handle_object_created(bucket: str, key: str, version_id: str | None = None) -> dict[str, Any]:
