@@ -32,16 +32,23 @@ def handle_s3_event(event: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def _route_record(record: Any) -> dict[str, Any]:
-    try:
-        s3_part = record["s3"]
-        bucket, key = s3_part["bucket"]["name"], unquote_plus(s3_part["object"]["key"])  # keys arrive URL-encoded
-        version_id = s3_part["object"].get("versionId")
-    except (KeyError, TypeError, AttributeError):
-        bucket = key = version_id = None
-    if not (isinstance(bucket, str) and isinstance(key, str) and bucket and key):
+    found = _object_of(record)
+    if found is None:
         log_event("s3 record ignored", why="names no bucket and object key")
         return {"action": "ignored", "why": "the record names no bucket and object key"}
-    return handle_object_created(bucket, key, version_id)
+    return handle_object_created(*found)
+
+
+def _object_of(record: Any) -> tuple[str, str, str | None] | None:
+    """``(bucket, key, version id)`` of an S3 record, the key URL-decoded as S3 sends it encoded; ``None`` when
+    the record names no object."""
+    try:
+        s3_part = record["s3"]
+        bucket, key = s3_part["bucket"]["name"], unquote_plus(s3_part["object"]["key"])
+        version_id = s3_part["object"].get("versionId")
+    except (KeyError, TypeError, AttributeError):
+        return None
+    return (bucket, key, version_id) if isinstance(bucket, str) and bucket and key else None
 
 
 def handle_object_created(bucket: str, key: str, version_id: str | None = None) -> dict[str, Any]:
